@@ -1,0 +1,352 @@
+"""The ``alkit`` command line: run, compare, demo, resume, list, show, datasets, strategies.
+
+Options are generated from the typed config dataclasses (:class:`~alkit.loop.ALConfig`,
+:class:`~alkit.learner.TrainConfig`), so ``--help`` always matches the code. Bad input
+exits with status 2 and a one-line reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import json
+import sys
+import textwrap
+import time
+import typing
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+
+# ----------------------------------------------------------------------------- helpers
+def _field_docs(cls: type) -> dict[str, str]:
+    """Attribute docstrings (the string literal under each dataclass field)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):  # pragma: no cover - source unavailable
+        return {}
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for a, b in zip(body, body[1:]):
+        if isinstance(a, ast.AnnAssign) and isinstance(a.target, ast.Name):
+            if isinstance(b, ast.Expr) and isinstance(getattr(b, "value", None), ast.Constant):
+                docs[a.target.id] = " ".join(str(b.value.value).split())
+    return docs
+
+
+def _scalar_type(tp: Any) -> Any:
+    """The argparse type of a field annotation (int / float / str / bool), or None to skip."""
+    if isinstance(tp, str):
+        tp = {"int": int, "float": float, "str": str, "bool": bool, "int | None": int, "str | None": str}.get(tp, tp)
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _scalar_type(args[0]) if len(args) == 1 else None
+    return tp if tp in (int, float, str, bool) else None
+
+
+def _add_dataclass_options(parser: argparse.ArgumentParser, cls: type, skip: set[str], prefix: str = "") -> None:
+    docs = _field_docs(cls)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        tp = _scalar_type(hints.get(f.name))
+        if tp is None:
+            continue
+        flag = "--" + prefix + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        help_ = docs.get(f.name, "")
+        if tp is bool:
+            parser.add_argument(flag, dest=prefix + f.name, action=argparse.BooleanOptionalAction, default=None,
+                                help=f"{help_} (default: {default})")
+        else:
+            parser.add_argument(flag, dest=prefix + f.name, type=tp, default=None, metavar=tp.__name__.upper(),
+                                help=f"{help_} (default: {'dataset preset' if default is None else default})")
+
+
+def _parse_kv(items: list[str] | None, what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"{what} must look like key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            out[k.replace("-", "_")] = ast.literal_eval(v)
+        except (ValueError, SyntaxError):
+            out[k.replace("-", "_")] = v
+    return out
+
+
+def _csv(text: str | None, cast: Any = str) -> list[Any]:
+    if not text:
+        return []
+    try:
+        return [cast(t.strip()) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ValueError(f"expected a comma-separated list of {cast.__name__}, got {text!r}") from None
+
+
+def _config_from_args(args: argparse.Namespace) -> Any:
+    from alkit.learner import TrainConfig
+    from alkit.loop import ALConfig
+    from alkit.presets import get_preset
+
+    kw = {f.name: getattr(args, f.name) for f in dataclasses.fields(ALConfig)
+          if getattr(args, f.name, None) is not None and f.name not in ("train", "strategy_params", "model_params",
+                                                                         "dataset_params")}
+    kw["strategy_params"] = _parse_kv(getattr(args, "strategy_param", None), "--strategy-param")
+    kw["model_params"] = _parse_kv(getattr(args, "model_param", None), "--model-param")
+    kw["dataset_params"] = _parse_kv(getattr(args, "dataset_param", None), "--dataset-param")
+    if getattr(args, "data_root", None):
+        kw["dataset_params"]["root"] = args.data_root
+    if getattr(args, "download", False):
+        kw["dataset_params"]["download"] = True
+    dataset = kw.get("dataset", "digits")
+    train = get_preset(dataset).train.to_dict()
+    for f in dataclasses.fields(TrainConfig):
+        v = getattr(args, "train_" + f.name, None)
+        if v is not None:
+            train[f.name] = v
+    kw["train"] = TrainConfig.from_dict(train)
+    return ALConfig(**kw)
+
+
+def _add_run_options(p: argparse.ArgumentParser, *, with_strategy: bool = True) -> None:
+    from alkit.learner import TrainConfig
+    from alkit.loop import ALConfig
+
+    skip = {"train", "strategy_params", "model_params", "dataset_params"} | (set() if with_strategy else {"strategy",
+                                                                                                          "seed"})
+    _add_dataclass_options(p, ALConfig, skip)
+    p.add_argument("--strategy-param", action="append", metavar="KEY=VALUE", help="strategy hyperparameter (repeatable)")
+    p.add_argument("--model-param", action="append", metavar="KEY=VALUE", help="model builder argument (repeatable)")
+    p.add_argument("--dataset-param", action="append", metavar="KEY=VALUE", help="dataset loader argument (repeatable)")
+    p.add_argument("--data-root", help="folder holding the dataset files (file-backed datasets)")
+    p.add_argument("--download", action="store_true",
+                   help="let torchvision download MNIST / CIFAR-10 / SVHN into --data-root (needs the internet)")
+    g = p.add_argument_group("training (defaults: the dataset preset)")
+    _add_dataclass_options(g, TrainConfig, {"lr_milestones"}, prefix="train_")
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    print()
+    print(f"{'strategy':<16} {'seeds':>5} {'AUBC (mean ± std)':>20} {'final acc (mean ± std)':>24} {'labels':>7} {'s/run':>7}")
+    print("-" * 84)
+    for r in rows:
+        print(f"{r['strategy']:<16} {r['seeds']:>5} {r['aubc_mean']:>11.4f} ± {r['aubc_std']:<6.4f} "
+              f"{r['final_mean']:>15.4f} ± {r['final_std']:<6.4f} {r['final_n_labeled']:>7} {r['seconds_per_run']:>7.1f}")
+
+
+# ----------------------------------------------------------------------------- commands
+def cmd_run(args: argparse.Namespace) -> int:
+    import torch
+
+    from alkit.loop import ALRun
+    from alkit.store import RunStore
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = _config_from_args(args)
+    t0 = time.perf_counter()
+    with RunStore(args.workspace) as store:
+        run = ALRun(config, store=store)
+        print(f"run {run.config.strategy} on {run.dataset!r}, seed {run.config.seed}, device {run.device}", flush=True)
+        run.run(progress=not args.quiet)
+        print(f"\nrun id: {run.run_id}  (store: {store.path})")
+        print(f"{'round':>5} {'labeled':>8} {'accuracy':>9} {'train s':>8} {'query s':>8}")
+        for h in run.history:
+            print(f"{h.round:>5} {h.n_labeled:>8} {h.accuracy:>9.4f} {h.timings.get('train', 0):>8.2f} "
+                  f"{h.timings.get('infer', 0) + h.timings.get('query', 0):>8.2f}")
+    print(f"total {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _compare(args: argparse.Namespace, strategies: list[str], seeds: list[int], title: str) -> int:
+    from alkit.compare import run_comparison
+    from alkit.store import resolve_workspace
+    from alkit.viz import learning_curve_figure, write_report
+
+    config = _config_from_args(args)
+    t0 = time.perf_counter()
+    result = run_comparison(config, strategies, seeds, workspace=args.workspace, workers=args.workers,
+                            progress=not args.quiet)
+    rows = result.table()
+    _print_table(rows)
+    resolved = config.resolved()
+    fig = learning_curve_figure(result.curves, title=f"{title}: {resolved.dataset}, {len(seeds)} seeds")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    report = write_report(resolve_workspace(args.workspace) / "reports" / f"{args.command}-{stamp}.html",
+                          f"alkit {args.command}: {resolved.dataset}", [fig], rows,
+                          notes=f"initial {resolved.initial}, +{resolved.query} per round, {resolved.rounds} rounds, "
+                                f"model {resolved.model or 'dataset default'}; AUBC = normalised trapezoid.")
+    print(f"\n{len(result.run_ids)} runs stored in {resolve_workspace(args.workspace) / 'alkit.sqlite'}")
+    print(f"report: {report}")
+    print(f"total {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from alkit.strategies import get_strategy_class
+
+    strategies = _csv(args.strategies)
+    if not strategies:
+        raise ValueError("--strategies needs at least one name")
+    for s in strategies:
+        get_strategy_class(s)
+    seeds = _csv(args.seeds, int) or [0]
+    return _compare(args, strategies, seeds, "Strategy comparison")
+
+
+def demo_strategies() -> list[str]:
+    """Every registered strategy cheap enough for the demo, Random first."""
+    from alkit.strategies import get_strategy_class, list_strategies
+
+    names = [n for n in list_strategies() if get_strategy_class(n).in_demo]
+    return sorted(names, key=lambda n: (n != "random", n))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    strategies = demo_strategies()
+    seeds = _csv(args.seeds, int) or [0, 1, 2]
+    print(f"alkit demo: {len(strategies)} strategies x {len(seeds)} seeds on {args.dataset or 'digits'}: "
+          f"{', '.join(strategies)}", flush=True)
+    return _compare(args, strategies, seeds, "alkit demo")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from alkit.loop import ALRun
+    from alkit.store import RunStore
+
+    with RunStore(args.workspace) as store:
+        run = ALRun.resume(store, args.run_id)
+        print(f"resuming {run.run_id} after round {run.round}", flush=True)
+        run.run(progress=not args.quiet)
+        print(f"finished {run.run_id}: {len(run.history)} rounds, final accuracy {run.history[-1].accuracy:.4f}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from alkit.store import RunStore
+
+    with RunStore(args.workspace, readonly=True) as store:
+        runs = store.list_runs()
+    if args.json:
+        print(json.dumps(runs, indent=2, default=str))
+        return 0
+    if not runs:
+        print("no runs yet: try `alkit demo` or `alkit run --dataset digits --strategy entropy`")
+        return 0
+    print(f"{'run id':<26} {'strategy':<14} {'dataset':<14} {'seed':>4} {'status':<11} {'rounds':>6} {'labels':>7} {'acc':>7}")
+    for r in runs:
+        acc = r.get("last_accuracy")
+        print(f"{r['run_id']:<26} {r['strategy']:<14} {r['dataset']:<14} {r['seed']:>4} {r['status']:<11} "
+              f"{r['n_rounds']:>6} {r.get('last_n_labeled') or 0:>7} {acc if acc is None else f'{acc:.4f}':>7}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from alkit.store import RunStore
+
+    with RunStore(args.workspace, readonly=True) as store:
+        data = store.to_json(args.run_id)
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    run = data["run"]
+    print(f"run {run['run_id']}: {run['strategy']} on {run['dataset']}, seed {run['seed']}, status {run['status']}")
+    for r in data["rounds"]:
+        print(f"  round {r['round']:>3}: {r['n_labeled']:>6} labeled, accuracy {r['metrics'].get('accuracy', float('nan')):.4f}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from alkit.data import list_datasets
+
+    print("\n".join(list_datasets()))
+    return 0
+
+
+def cmd_strategies(args: argparse.Namespace) -> int:
+    from alkit.strategies import get_strategy_class, list_strategies
+
+    for name in list_strategies():
+        cls = get_strategy_class(name)
+        doc = (inspect.getdoc(cls) or "").splitlines()[0]
+        print(f"{name:<20} {doc}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="alkit", description="alkit — an interactive teaching kit for deep active learning.")
+    p.add_argument("--workspace", default=None,
+                   help="workspace folder holding the run store (default: $ALKIT_WORKSPACE or ./alkit-workspace)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    r = sub.add_parser("run", help="run one active-learning experiment")
+    _add_run_options(r)
+    r.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=cmd_run)
+
+    c = sub.add_parser("compare", help="compare strategies over seeds; prints AUBC and writes an HTML report")
+    c.add_argument("--strategies", required=True, help="comma-separated strategy names")
+    c.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
+    c.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU cores)")
+    c.add_argument("--quiet", action="store_true")
+    _add_run_options(c, with_strategy=False)
+    c.set_defaults(func=cmd_compare)
+
+    d = sub.add_parser("demo", help="every cheap strategy on the embedded digits data, 3 seeds, with a report")
+    d.add_argument("--seeds", default="0,1,2")
+    d.add_argument("--workers", type=int, default=None)
+    d.add_argument("--quiet", action="store_true")
+    _add_run_options(d, with_strategy=False)
+    d.set_defaults(func=cmd_demo)
+
+    rs = sub.add_parser("resume", help="continue an interrupted run from its last complete round")
+    rs.add_argument("run_id")
+    rs.add_argument("--quiet", action="store_true")
+    rs.set_defaults(func=cmd_resume)
+
+    ls = sub.add_parser("list", help="list the runs in the store")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_list)
+
+    sh = sub.add_parser("show", help="one run: config, per-round metrics, selected indices")
+    sh.add_argument("run_id")
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(func=cmd_show)
+
+    sub.add_parser("datasets", help="list dataset names").set_defaults(func=cmd_datasets)
+    sub.add_parser("strategies", help="list strategy names").set_defaults(func=cmd_strategies)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        import alkit  # noqa: F401  (registers datasets, models, strategies)
+
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("alkit: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, LookupError, RuntimeError, OSError) as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"alkit: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+_ = Path  # keep the import for type readers

@@ -1,0 +1,413 @@
+"""The one training loop every strategy shares.
+
+Each round the learner builds a fresh model (same seed, same weights), trains it on
+the labeled set (optionally with an early-stopping validation split) and answers the
+questions strategies ask: probabilities, embeddings, MC-dropout stacks, BADGE's
+gradient factors. Every result stays on the learner's device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from alkit.device import resolve_device
+from alkit.models import ALModel, ModelError, get_model
+
+__all__ = ["TrainConfig", "FitReport", "Learner", "seeded"]
+
+
+@dataclass
+class TrainConfig:
+    """How the task model is trained each round."""
+
+    epochs: int = 50
+    """Maximum number of passes over the labeled set."""
+    batch_size: int = 64
+    """SGD mini-batch size."""
+    min_steps: int = 0
+    """Lower bound on optimiser steps: tiny labeled sets get more epochs so they are not under-trained."""
+    optimizer: str = "adam"
+    """``adam``, ``adamw`` or ``sgd``."""
+    lr: float = 1e-3
+    """Learning rate."""
+    momentum: float = 0.9
+    """Momentum (SGD only)."""
+    weight_decay: float = 0.0
+    """L2 penalty."""
+    lr_milestones: tuple[float, ...] = ()
+    """Fractions of the epochs at which the learning rate is multiplied by ``lr_gamma`` (WAAL: 0.5, 0.75)."""
+    lr_gamma: float = 0.1
+    """Learning-rate decay factor at each milestone."""
+    validation: str = "none"
+    """``none``; ``holdout`` (hold ``val_fraction`` of the labeled set out); ``dataset`` (the dataset's own split)."""
+    val_fraction: float = 0.2
+    """Share of the labeled set held out when ``validation='holdout'``."""
+    patience: int = 0
+    """Early stopping: stop after this many evaluations without improvement (0 = never stop early)."""
+    select_best: bool = True
+    """With a validation split, keep the weights of the best evaluation."""
+    eval_every: int = 1
+    """Evaluate on the validation split every this many epochs."""
+    eval_batch_size: int = 2048
+    """Batch size of inference passes."""
+    label_smoothing: float = 0.0
+    """Cross-entropy label smoothing."""
+
+    def __post_init__(self) -> None:
+        self.lr_milestones = tuple(float(m) for m in self.lr_milestones)
+        problems = []
+        for name in ("epochs", "batch_size", "eval_every", "eval_batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                problems.append(f"{name} must be a positive integer, got {v!r}")
+        if not isinstance(self.min_steps, int) or self.min_steps < 0:
+            problems.append(f"min_steps must be an integer >= 0, got {self.min_steps!r}")
+        if self.optimizer not in ("adam", "adamw", "sgd"):
+            problems.append(f"optimizer must be adam, adamw or sgd, got {self.optimizer!r}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            problems.append(f"lr must be a positive number, got {self.lr!r}")
+        if self.validation not in ("none", "holdout", "dataset"):
+            problems.append(f"validation must be none, holdout or dataset, got {self.validation!r}")
+        if not 0 < self.val_fraction < 1:
+            problems.append(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
+        if not isinstance(self.patience, int) or self.patience < 0:
+            problems.append(f"patience must be an integer >= 0, got {self.patience!r}")
+        if any(not 0 < m < 1 for m in self.lr_milestones):
+            problems.append(f"lr_milestones are fractions of the epochs in (0, 1), got {self.lr_milestones}")
+        if problems:
+            raise ValueError("invalid TrainConfig: " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["lr_milestones"] = list(self.lr_milestones)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields {sorted(unknown)}; valid: {sorted(known)}")
+        return cls(**d)
+
+
+@dataclass
+class FitReport:
+    """What happened in one :meth:`Learner.fit`."""
+
+    epochs_run: int = 0
+    steps: int = 0
+    best_epoch: int | None = None
+    best_val_accuracy: float | None = None
+    train_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Run a block with the global torch RNG (used by weight init and dropout) seeded, then restore it.
+
+    Only this context touches the global RNG, so nothing outside a block depends on it.
+    """
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed) & ((1 << 63) - 1))
+        yield
+
+
+def _dropout_train_only(model: nn.Module) -> None:
+    """Eval mode everywhere except dropout layers (BatchNorm keeps its running statistics)."""
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            m.train()
+
+
+class Learner:
+    """Train a task model from scratch and query it.
+
+    Parameters
+    ----------
+    model : str or callable
+        A model registry name (built with ``input_shape`` / ``num_classes``) or a
+        zero-argument factory returning an :class:`~alkit.models.ALModel`.
+    input_shape : tuple of int
+    num_classes : int
+    config : TrainConfig
+    device : str or torch.device
+        ``"auto"`` picks cuda, then mps, then cpu (see :func:`alkit.device.resolve_device`).
+    model_kwargs : dict, optional
+        Extra keyword arguments for the model builder.
+    """
+
+    def __init__(
+        self,
+        model: str | Callable[[], ALModel],
+        input_shape: tuple[int, ...],
+        num_classes: int,
+        config: TrainConfig | None = None,
+        device: str | torch.device = "auto",
+        model_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config or TrainConfig()
+        self.device = resolve_device(device)
+        self.input_shape = tuple(input_shape)
+        self.num_classes = int(num_classes)
+        self.model_kwargs = dict(model_kwargs or {})
+        if isinstance(model, str):
+            name = model
+            get_model(name, self.input_shape, self.num_classes, **self.model_kwargs)  # validate early
+            self._factory: Callable[[], ALModel] = lambda: get_model(
+                name, self.input_shape, self.num_classes, **self.model_kwargs
+            )
+            self.model_name = name
+        elif callable(model):
+            self._factory = model
+            self.model_name = getattr(model, "__name__", "custom")
+        else:
+            raise TypeError(f"model must be a registry name or a factory, got {type(model).__name__}")
+        self._model: ALModel | None = None
+        self.last_fit: FitReport | None = None
+
+    # ------------------------------------------------------------------ set-up
+    @property
+    def model(self) -> ALModel:
+        if self._model is None:
+            raise RuntimeError("the learner has not been fitted yet; call fit() first")
+        return self._model
+
+    def new_model(self, seed: int) -> ALModel:
+        """A freshly initialised model on the device; the same seed gives the same weights."""
+        with seeded(seed, torch.device("cpu")):
+            model = self._factory()
+        if not isinstance(model, ALModel):
+            raise ModelError(f"the model factory returned {type(model).__name__}, not an alkit ALModel")
+        if model.num_classes != self.num_classes:
+            raise ModelError(f"model predicts {model.num_classes} classes but the data has {self.num_classes}")
+        return model.to(self.device)
+
+    def _check_xy(self, x: torch.Tensor, y: torch.Tensor | None, what: str) -> None:
+        if not isinstance(x, torch.Tensor) or not torch.is_floating_point(x):
+            raise TypeError(f"{what} inputs must be a floating-point tensor, got {getattr(x, 'dtype', type(x))}")
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(f"{what} inputs have shape {tuple(x.shape[1:])} per item, the model expects {self.input_shape}")
+        if y is not None:
+            if y.dtype != torch.int64 or y.shape != (len(x),):
+                raise ValueError(f"{what} labels must be int64 of shape ({len(x)},), got {y.dtype} {tuple(y.shape)}")
+            if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+                raise ValueError(f"{what} labels must lie in [0, {self.num_classes - 1}]")
+
+    def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        c = self.config
+        if c.optimizer == "sgd":
+            return torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        if c.optimizer == "adamw":
+            return torch.optim.AdamW(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        return torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        seed: int,
+        x_val: torch.Tensor | None = None,
+        y_val: torch.Tensor | None = None,
+        sample_weight: torch.Tensor | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> FitReport:
+        """Re-initialise the model and train it on ``(x, y)``.
+
+        Parameters
+        ----------
+        x : Tensor, shape (N, *input_shape)
+        y : Tensor, int64, shape (N,)
+        seed : int
+            Drives weight init, shuffling, dropout and the holdout split.
+        x_val, y_val : Tensor, optional
+            Validation split for ``validation="dataset"``.
+        sample_weight : Tensor, shape (N,), optional
+            Per-item loss weights (e.g. pseudo-labels weighted below true labels).
+        progress : callable(epoch, epochs), optional
+            Called after every epoch.
+        """
+        import time
+
+        t_start = time.perf_counter()
+        c = self.config
+        self._check_xy(x, y, "training")
+        if len(x) == 0:
+            raise ValueError("cannot train on an empty labeled set")
+        dev = self.device
+        x, y = x.to(dev), y.to(dev)
+        w = None if sample_weight is None else sample_weight.to(dev, torch.float32)
+        gen = torch.Generator().manual_seed(int(seed) & ((1 << 63) - 1))
+
+        if c.validation == "holdout" and len(x) >= 5:
+            perm = torch.randperm(len(x), generator=gen).to(dev)
+            n_val = max(1, int(round(c.val_fraction * len(x))))
+            val_idx, tr_idx = perm[:n_val], perm[n_val:]
+            x_val, y_val = x[val_idx], y[val_idx]
+            x, y = x[tr_idx], y[tr_idx]
+            w = None if w is None else w[tr_idx]
+        elif c.validation == "dataset":
+            if x_val is None or y_val is None:
+                raise ValueError("validation='dataset' needs x_val / y_val (the dataset has no validation split)")
+            self._check_xy(x_val, y_val, "validation")
+        else:
+            x_val = y_val = None
+
+        model = self.new_model(seed)
+        opt = self._optimizer(model)
+        n = len(x)
+        steps_per_epoch = math.ceil(n / c.batch_size)
+        epochs = max(c.epochs, math.ceil(c.min_steps / steps_per_epoch))
+        milestones = sorted({max(1, int(round(m * epochs))) for m in c.lr_milestones})
+        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=c.lr_gamma) if milestones else None
+
+        report = FitReport()
+        best_acc, best_state, since_best = -1.0, None, 0
+        with seeded(seed + 1, dev):
+            for epoch in range(epochs):
+                model.train()
+                order = torch.randperm(n, generator=gen).to(dev)
+                total = 0.0
+                for start in range(0, n, c.batch_size):
+                    idx = order[start : start + c.batch_size]
+                    logits = model(x[idx])
+                    if w is None:
+                        loss = F.cross_entropy(logits, y[idx], label_smoothing=c.label_smoothing)
+                    else:
+                        per = F.cross_entropy(logits, y[idx], reduction="none", label_smoothing=c.label_smoothing)
+                        loss = (per * w[idx]).sum() / w[idx].sum().clamp_min(1e-12)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    total += loss.detach() * len(idx)
+                    report.steps += 1
+                if sched is not None:
+                    sched.step()
+                report.train_loss.append(float(total) / n)
+                report.epochs_run = epoch + 1
+                if x_val is not None and ((epoch + 1) % c.eval_every == 0 or epoch + 1 == epochs):
+                    self._model = model
+                    acc = float((self.predict(x_val) == y_val.to(dev)).float().mean())
+                    report.val_accuracy.append(acc)
+                    if acc > best_acc:
+                        best_acc, since_best = acc, 0
+                        report.best_epoch, report.best_val_accuracy = epoch + 1, acc
+                        if c.select_best:
+                            best_state = copy.deepcopy(model.state_dict())
+                    else:
+                        since_best += 1
+                        if c.patience and since_best >= c.patience:
+                            break
+                if progress is not None:
+                    progress(epoch + 1, epochs)
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+        self._model = model
+        report.seconds = time.perf_counter() - t_start
+        self.last_fit = report
+        return report
+
+    # ------------------------------------------------------------------ inference
+    def _batches(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
+        bs = self.config.eval_batch_size
+        for start in range(0, len(x), bs):
+            yield x[start : start + bs].to(self.device, non_blocking=True)
+
+    @torch.no_grad()
+    def infer(self, x: torch.Tensor, what: frozenset[str] | set[str] = frozenset({"probs"})) -> dict[str, Any]:
+        """One batched eval-mode pass computing any of ``probs``, ``embeddings``, ``grad_factors``, ``logits``.
+
+        Returns a dict of tensors on the learner's device:
+        ``probs`` (N, K), ``logits`` (N, K), ``embeddings`` (N, feature_dim) and
+        ``grad_factors`` = (p - onehot(argmax p)  (N, K),  classifier input (N, d')).
+        """
+        bad = set(what) - {"probs", "embeddings", "grad_factors", "logits"}
+        if bad:
+            raise ValueError(f"infer() cannot compute {sorted(bad)}")
+        model = self.model
+        model.eval()
+        self._check_xy(x, None, "query")
+        out: dict[str, list[torch.Tensor]] = {k: [] for k in ("probs", "logits", "embeddings", "ga", "ge")}
+        for xb in self._batches(x):
+            feats = model.features(xb)
+            pen = model.penultimate(feats)
+            logits = model.classifier(pen)
+            probs = logits.softmax(-1)
+            out["logits"].append(logits)
+            out["probs"].append(probs)
+            if "embeddings" in what:
+                out["embeddings"].append(feats)
+            if "grad_factors" in what:
+                onehot = F.one_hot(probs.argmax(-1), self.num_classes).to(probs.dtype)
+                out["ga"].append(probs - onehot)
+                out["ge"].append(pen)
+        empty = torch.empty(0, device=self.device)
+        cat = {k: (torch.cat(v) if v else empty) for k, v in out.items()}
+        result: dict[str, Any] = {}
+        for key in ("probs", "logits", "embeddings"):
+            if key in what:
+                result[key] = cat[key]
+        if "grad_factors" in what:
+            result["grad_factors"] = (cat["ga"], cat["ge"])
+        return result
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Softmax probabilities (N, K), eval mode, on the device."""
+        return self.infer(x, {"probs"})["probs"]
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Predicted classes (N,), on the device."""
+        return self.predict_proba(x).argmax(-1)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Features (N, feature_dim) from the model's extractor."""
+        return self.infer(x, {"embeddings"})["embeddings"]
+
+    def grad_factors(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        r"""BADGE's last-layer gradient factors without materialising :math:`g = a \otimes e`.
+
+        Returns ``(a, e)`` with ``a = p - onehot(argmax p)`` (N, K) and ``e`` the classifier's input (N, d').
+        """
+        return self.infer(x, {"grad_factors"})["grad_factors"]
+
+    @torch.no_grad()
+    def mc_probs(self, x: torch.Tensor, T: int, *, seed: int) -> torch.Tensor:
+        """MC-dropout probabilities (T, N, K).
+
+        Only dropout layers are stochastic (BatchNorm stays in eval mode). The deterministic
+        prefix of the network up to the first dropout layer runs once per batch; only the
+        stochastic suffix is repeated ``T`` times.
+        """
+        if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+            raise ValueError(f"T (MC passes) must be a positive integer, got {T!r}")
+        model = self.model
+        self._check_xy(x, None, "query")
+        prefix, suffix = model.mc_split()  # raises a clear error without dropout
+        chunks = []
+        try:
+            _dropout_train_only(model)
+            with seeded(seed, self.device):
+                for xb in self._batches(x):
+                    h = prefix(xb)
+                    chunks.append(torch.stack([suffix(h).softmax(-1) for _ in range(T)]))
+        finally:
+            model.eval()
+        if not chunks:
+            return torch.empty(T, 0, self.num_classes, device=self.device)
+        return torch.cat(chunks, dim=1)

@@ -1,0 +1,45 @@
+"""Per-dataset defaults: how the task model is trained and how big the AL rounds are.
+
+These are honest baselines measured on a 2-core CPU (see README): every strategy in a
+comparison trains with the same preset, so differences come from the queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alkit.learner import TrainConfig
+
+__all__ = ["Preset", "get_preset"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Defaults for one dataset."""
+
+    train: TrainConfig
+    initial: int
+    query: int
+    rounds: int
+
+
+_PRESETS: dict[str, Preset] = {
+    "digits": Preset(TrainConfig(epochs=40, batch_size=32, min_steps=150, lr=2e-3), initial=20, query=20, rounds=10),
+    "blobs": Preset(TrainConfig(epochs=40, batch_size=32, min_steps=150, lr=3e-3), initial=10, query=10, rounds=10),
+    "moons": Preset(TrainConfig(epochs=40, batch_size=32, min_steps=200, lr=3e-3), initial=10, query=10, rounds=10),
+    "sampling_bias": Preset(
+        TrainConfig(epochs=40, batch_size=32, min_steps=200, lr=3e-3), initial=10, query=10, rounds=10
+    ),
+    "mnist5k": Preset(TrainConfig(epochs=20, batch_size=64, min_steps=300), initial=100, query=100, rounds=10),
+    "fashion_mnist": Preset(TrainConfig(epochs=15, batch_size=64, min_steps=600), initial=1000, query=500, rounds=10),
+    "mnist": Preset(TrainConfig(epochs=15, batch_size=64, min_steps=600), initial=1000, query=500, rounds=10),
+    "cifar10": Preset(TrainConfig(epochs=30, batch_size=128), initial=2000, query=2000, rounds=5),
+    "svhn": Preset(TrainConfig(epochs=20, batch_size=128), initial=1000, query=1000, rounds=5),
+}
+
+_FALLBACK = Preset(TrainConfig(epochs=30, batch_size=64, min_steps=200), initial=20, query=20, rounds=10)
+
+
+def get_preset(dataset: str) -> Preset:
+    """The preset of ``dataset`` (a generic one for datasets without their own)."""
+    return _PRESETS.get(dataset, _FALLBACK)
