@@ -166,7 +166,8 @@ class Learner:
         self.model_kwargs = dict(model_kwargs or {})
         if isinstance(model, str):
             name = model
-            get_model(name, self.input_shape, self.num_classes, **self.model_kwargs)  # validate early
+            with seeded(0, torch.device("cpu")):  # validate names/shapes early without touching the global RNG
+                get_model(name, self.input_shape, self.num_classes, **self.model_kwargs)
             self._factory: Callable[[], ALModel] = lambda: get_model(
                 name, self.input_shape, self.num_classes, **self.model_kwargs
             )

@@ -71,6 +71,8 @@ class ALConfig:
         preset = get_preset(self.dataset)
         c = ALConfig(**{f.name: getattr(self, f.name) for f in fields(self)})
         c.train = TrainConfig(**preset.train.to_dict()) if c.train is None else c.train
+        if c.model is None and not c.model_params:
+            c.model_params = dict(preset.model_params)
         c.initial = preset.initial if c.initial is None else c.initial
         c.query = preset.query if c.query is None else c.query
         c.rounds = preset.rounds if c.rounds is None else c.rounds
@@ -232,7 +234,8 @@ class ALRun:
         n = len(ds.x_train)
         self.labeled_mask = torch.zeros(n, dtype=torch.bool)
         self.labels = torch.full((n,), -1, dtype=torch.long)  # the oracle's answers
-        self.round = -1
+        self.round = -1  # last complete round
+        self._active_round = -1  # the round in progress (what events report)
         self.history: list[RoundResult] = []
 
     # --------------------------------------------------------------- properties
@@ -251,7 +254,7 @@ class ALRun:
         return torch.nonzero(~self.labeled_mask).flatten()
 
     def _emit(self, kind: str, **data: Any) -> None:
-        event = Event(kind, self.run_id, self.round, data)
+        event = Event(kind, self.run_id, self._active_round, data)
         for cb in self.callbacks:
             cb(event)
 
@@ -325,12 +328,14 @@ class ALRun:
         """Run the next round (round 0 first) and commit it to the store."""
         if self.done:
             raise RuntimeError("the run is complete; no rounds left")
-        if self.round == -1 and self.store is not None and self.run_id is None:
-            self.run_id = self.store.create_run(
-                self.config.to_dict(), self.config.seed, strategy=self.config.strategy, dataset=self.config.dataset
-            )
+        if self.round == -1:
+            if self.store is not None and self.run_id is None:
+                self.run_id = self.store.create_run(
+                    self.config.to_dict(), self.config.seed, strategy=self.config.strategy, dataset=self.config.dataset
+                )
             self._emit("run_start", config=self.config.to_dict())
         r = self.round + 1
+        self._active_round = r
         c = self.config
         timer = Timer(self.device)
         extras: dict[str, Any] = {}

@@ -7,8 +7,8 @@ dataset object, the loop only slices these tensors by pool index.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 

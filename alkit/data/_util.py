@@ -7,8 +7,8 @@ import inspect
 import math
 import numbers
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -28,7 +28,9 @@ def register(name: str) -> Callable[[Callable[..., ALDataset]], Callable[..., AL
         @functools.wraps(fn)
         def loader(*args, **options) -> ALDataset:
             if args:
-                raise DatasetError(f"dataset {name!r} takes keyword options only ({', '.join(valid)}), got {len(args)} positional")
+                raise DatasetError(
+                    f"dataset {name!r} takes keyword options only ({', '.join(valid)}), got {len(args)} positional"
+                )
             unknown = [k for k in options if k not in sig.parameters]
             if unknown:
                 raise DatasetError(

@@ -73,7 +73,9 @@ def _read_split(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @register("fashion_mnist")
-def fashion_mnist(*, root: str | Path | None = None, waal_split: bool = False, seed: int = 0) -> ALDataset:
+def fashion_mnist(
+    *, root: str | Path | None = None, waal_split: bool = False, seed: int = 0, download: bool = False
+) -> ALDataset:
     """Fashion-MNIST as ``(N, 1, 28, 28)`` normalised with mean 0.286 / std 0.3529.
 
     Parameters
@@ -86,9 +88,21 @@ def fashion_mnist(*, root: str | Path | None = None, waal_split: bool = False, s
         and a 20K validation set (``x_val`` / ``y_val``); in general one third goes to validation.
     seed : int
         Seed of the WAAL permutation (unused otherwise).
+    download : bool
+        Let torchvision download the files into ``root/FashionMNIST/raw/`` (default root:
+        ``$ALKIT_DATA`` or ``~/.cache/alkit/data``); needs the internet.
     """
     waal = check_bool("fashion_mnist", "waal_split", waal_split)
     seed = check_seed("fashion_mnist", seed)
+    if check_bool("fashion_mnist", "download", download):
+        root = resolve_root("fashion_mnist", root)
+        from torchvision.datasets import FashionMNIST
+
+        try:
+            for train in (True, False):
+                FashionMNIST(str(root), train=train, download=True)
+        except (RuntimeError, OSError) as e:
+            raise DatasetError(f"fashion_mnist: download to {root} failed ({e}). {FIX}") from e
     files = find_fashion_mnist(root)
     xtr, ytr = _read_split(files["train_images"], files["train_labels"])
     xte, yte = _read_split(files["test_images"], files["test_labels"])

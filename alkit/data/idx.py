@@ -57,7 +57,9 @@ def read_idx(path: str | Path, expected_magic: int | None = None, fix: str = "")
     except (OSError, EOFError, zlib.error) as e:
         raise DatasetError(f"{path} is truncated or corrupt (cannot decompress: {e}).{_suffix(fix)}") from e
     if len(raw) < 4:
-        raise DatasetError(f"{path} is truncated or corrupt: {len(raw)} bytes, too short for an IDX header.{_suffix(fix)}")
+        raise DatasetError(
+            f"{path} is truncated or corrupt: {len(raw)} bytes, too short for an IDX header.{_suffix(fix)}"
+        )
     magic = int.from_bytes(raw[:4], "big")
     ndim, code = raw[3], raw[2]
     if raw[:2] != b"\x00\x00" or code not in _TYPES or ndim == 0:

@@ -39,12 +39,16 @@ def _missing(ds: str, root: Path, where: Path, detail: str = "") -> DatasetError
 
 
 def _download_failed(ds: str, root: Path, err: Exception) -> DatasetError:
-    return DatasetError(f"{ds}: download to {root} failed ({err}); check the network connection or copy the files there")
+    return DatasetError(
+        f"{ds}: download to {root} failed ({err}); check the network connection or copy the files there"
+    )
 
 
 def _check_arrays(ds: str, where: Path, x: np.ndarray, y: np.ndarray, shape: tuple[int, ...]) -> None:
     if x.ndim != 4 or tuple(x.shape[1:]) != shape or x.dtype != np.uint8:
-        raise DatasetError(f"{ds}: images in {where} have shape {x.shape[1:]} / dtype {x.dtype}, expected {shape} uint8")
+        raise DatasetError(
+            f"{ds}: images in {where} have shape {x.shape[1:]} / dtype {x.dtype}, expected {shape} uint8"
+        )
     if len(x) != len(y):
         raise DatasetError(f"{ds}: {where} holds {len(x)} images but {len(y)} labels")
     if len(y) and (y.min() < 0 or y.max() > 9):

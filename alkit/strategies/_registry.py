@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 __all__ = ["register_strategy", "list_strategies", "get_strategy", "get_strategy_class", "UnknownStrategyError"]
 

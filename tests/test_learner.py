@@ -1,0 +1,175 @@
+"""The learner: seeded training, inference shapes, MC dropout, gradient factors, validation and errors."""
+
+import pytest
+import torch
+from torch import nn
+
+from alkit.learner import Learner, TrainConfig
+from alkit.models import ALModel, ModelError
+
+
+def blobs(n=120, k=3, d=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.randn(k, d, generator=g) * 4
+    y = torch.arange(n) % k
+    x = centers[y] + torch.randn(n, d, generator=g)
+    return x, y
+
+
+def learner(**cfg):
+    cfg.setdefault("epochs", 5)
+    cfg.setdefault("batch_size", 16)
+    return Learner("mlp", (5,), 3, TrainConfig(**cfg), device="cpu")
+
+
+def test_same_seed_same_weights_and_predictions():
+    x, y = blobs()
+    a, b = learner(), learner()
+    a.fit(x, y, seed=3)
+    b.fit(x, y, seed=3)
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.equal(pa, pb)
+    c = learner()
+    c.fit(x, y, seed=4)
+    assert not torch.equal(a.predict_proba(x), c.predict_proba(x))
+
+
+def test_fit_does_not_touch_global_rng():
+    x, y = blobs()
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    learner().fit(x, y, seed=0)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_learns_separable_blobs():
+    x, y = blobs(n=300)
+    lr = learner(epochs=30)
+    lr.fit(x, y, seed=0)
+    assert (lr.predict(x) == y).float().mean() > 0.95
+
+
+def test_min_steps_extends_epochs():
+    x, y = blobs(n=32)
+    lr = learner(epochs=2, batch_size=16, min_steps=20)
+    rep = lr.fit(x, y, seed=0)
+    assert rep.steps == 20 and rep.epochs_run == 10
+
+
+def test_inference_shapes_and_consistency():
+    x, y = blobs()
+    lr = learner()
+    lr.fit(x, y, seed=0)
+    out = lr.infer(x, {"probs", "embeddings", "grad_factors", "logits"})
+    assert out["probs"].shape == (120, 3)
+    assert torch.allclose(out["probs"].sum(1), torch.ones(120))
+    assert out["embeddings"].shape == (120, lr.model.feature_dim)
+    a, e = out["grad_factors"]
+    assert a.shape == (120, 3)
+    # a = p - onehot(argmax p): sums to zero, negative exactly at the argmax
+    assert torch.allclose(a.sum(1), torch.zeros(120), atol=1e-6)
+    assert torch.equal(a.argmin(1), out["probs"].argmax(1))
+    # e is the classifier's input: classifier(e) reproduces the logits
+    assert torch.allclose(lr.model.classifier(e), out["logits"], atol=1e-5)
+
+
+def test_grad_factors_give_the_last_layer_gradient():
+    x, y = blobs(n=10)
+    lr = learner()
+    lr.fit(x, y, seed=0)
+    a, e = lr.grad_factors(x[:1])
+    model = lr.model
+    model.zero_grad()
+    logits = model(x[:1])
+    loss = nn.functional.cross_entropy(logits, logits.argmax(1))
+    loss.backward()
+    g = model.classifier.weight.grad  # (K, d)
+    assert torch.allclose(g, a[0][:, None] * e[0][None, :], atol=1e-5)
+
+
+def test_mc_probs_shape_seed_and_bn_untouched():
+    x, y = blobs()
+    lr = learner()
+    lr.fit(x, y, seed=0)
+    m1 = lr.mc_probs(x, 4, seed=1)
+    m2 = lr.mc_probs(x, 4, seed=1)
+    assert m1.shape == (4, 120, 3)
+    assert torch.equal(m1, m2)
+    assert not torch.equal(m1[0], m1[1])  # dropout is active
+    assert torch.allclose(m1.sum(-1), torch.ones(4, 120))
+    assert not lr.model.training  # back in eval mode
+
+
+def test_mc_dropout_keeps_batchnorm_frozen():
+    class BNNet(ALModel):
+        def __init__(self):
+            super().__init__(nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU()),
+                             nn.Sequential(nn.Dropout(0.5), nn.Linear(8, 3)), (5,), 3)
+
+    x, y = blobs()
+    lr = Learner(BNNet, (5,), 3, TrainConfig(epochs=2), device="cpu")
+    lr.fit(x, y, seed=0)
+    bn = lr.model.extractor[1]
+    before = (bn.running_mean.clone(), bn.running_var.clone(), int(bn.num_batches_tracked))
+    lr.mc_probs(x, 3, seed=0)
+    assert torch.equal(bn.running_mean, before[0]) and torch.equal(bn.running_var, before[1])
+    assert int(bn.num_batches_tracked) == before[2]
+
+
+def test_mc_without_dropout_is_a_clear_error():
+    class NoDrop(ALModel):
+        def __init__(self):
+            super().__init__(nn.Sequential(nn.Linear(5, 8), nn.ReLU()), nn.Sequential(nn.Linear(8, 3)), (5,), 3)
+
+    x, y = blobs()
+    lr = Learner(NoDrop, (5,), 3, TrainConfig(epochs=1), device="cpu")
+    lr.fit(x, y, seed=0)
+    with pytest.raises(ModelError, match="no dropout"):
+        lr.mc_probs(x, 3, seed=0)
+
+
+def test_holdout_validation_selects_best_and_stops_early():
+    x, y = blobs(n=200)
+    lr = learner(epochs=40, validation="holdout", val_fraction=0.25, patience=3)
+    rep = lr.fit(x, y, seed=0)
+    assert rep.best_epoch is not None and rep.val_accuracy
+    assert rep.epochs_run <= 40
+    assert rep.best_val_accuracy == max(rep.val_accuracy)
+
+
+def test_dataset_validation_needs_a_split():
+    x, y = blobs()
+    with pytest.raises(ValueError, match="x_val"):
+        learner(validation="dataset").fit(x, y, seed=0)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"epochs": 0}, "epochs"), ({"lr": -1.0}, "lr"), ({"optimizer": "rmsprop"}, "optimizer"),
+    ({"validation": "kfold"}, "validation"), ({"lr_milestones": (1.5,)}, "milestones"),
+])
+def test_train_config_validation(bad, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**bad)
+
+
+def test_bad_inputs_are_named():
+    x, y = blobs()
+    lr = learner()
+    with pytest.raises(ValueError, match="shape"):
+        lr.fit(torch.randn(10, 4), y[:10], seed=0)
+    with pytest.raises(ValueError, match="labels"):
+        lr.fit(x, y.float().long()[:5], seed=0)
+    with pytest.raises(ValueError, match=r"\[0, 2\]"):
+        lr.fit(x, y + 5, seed=0)
+    with pytest.raises(TypeError, match="floating"):
+        lr.fit(x.long(), y, seed=0)
+    with pytest.raises(ValueError, match="empty"):
+        lr.fit(x[:0], y[:0], seed=0)
+    with pytest.raises(RuntimeError, match="fit"):
+        _ = learner().model
+
+
+def test_class_count_mismatch_between_model_and_data():
+    with pytest.raises(ModelError, match="classes"):
+        Learner(lambda: Learner("mlp", (5,), 4).new_model(0), (5,), 3, device="cpu").new_model(0)

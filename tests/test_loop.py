@@ -1,0 +1,152 @@
+"""The AL loop end to end on real data (digits), resume after a crash, oracles and bad input."""
+
+import pytest
+import torch
+
+from alkit.data import load_dataset
+from alkit.learner import TrainConfig
+from alkit.loop import ALConfig, ALRun, run_active_learning
+from alkit.oracle import IdealOracle, NoisyOracle
+from alkit.store import RunStore
+
+FAST = TrainConfig(epochs=5, batch_size=32, min_steps=30)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def cfg(**kw):
+    base = dict(dataset="digits", strategy="entropy", initial=20, query=10, rounds=2, seed=0, train=FAST, device="cpu")
+    base.update(kw)
+    return ALConfig(**base)
+
+
+def test_two_rounds_on_digits(digits, tmp_path):
+    store = RunStore(tmp_path)
+    events = []
+    run = run_active_learning(cfg(), store=store, dataset=digits, callbacks=[events.append])
+    assert [h.n_labeled for h in run.history] == [20, 30, 40]
+    assert all(0.0 <= h.accuracy <= 1.0 for h in run.history)
+    assert run.history[-1].accuracy > 0.3  # far above chance (0.1) after 40 labels
+    assert all(len(h.per_class_accuracy) == 10 for h in run.history)
+    for h in run.history[1:]:
+        assert {"train", "infer", "query", "evaluate", "score", "select"} <= set(h.timings)
+        assert len(h.selected) == 10 and h.scores is not None
+        assert h.scores == sorted(h.scores, reverse=True)  # entropy picks best first
+    # selected items are distinct across rounds and the store agrees with the run
+    picked = [i for h in run.history for i in h.selected]
+    assert len(set(picked)) == 40
+    assert store.labeled_indices(run.run_id) == picked
+    info = store.get_run(run.run_id)
+    assert info["status"] == "finished" and info["strategy"] == "entropy"
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "run_start" and kinds[-1] == "run_end" and kinds.count("round_end") == 3
+    assert {e.data["phase"] for e in events if e.kind == "phase"} >= {"train", "infer", "query", "evaluate"}
+
+
+def test_same_seed_same_selections_different_seed_differs(digits):
+    a = run_active_learning(cfg(), dataset=digits)
+    b = run_active_learning(cfg(), dataset=digits)
+    c = run_active_learning(cfg(seed=1), dataset=digits)
+    sel = lambda r: [h.selected for h in r.history]  # noqa: E731
+    assert sel(a) == sel(b)
+    assert [h.accuracy for h in a.history] == [h.accuracy for h in b.history]
+    assert sel(a) != sel(c)
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("strategy", ["entropy", "random"])
+def test_resume_after_crash_matches_uninterrupted(digits, tmp_path, strategy):
+    config = cfg(strategy=strategy, rounds=4)
+    full = run_active_learning(config, dataset=digits)
+
+    store = RunStore(tmp_path)
+
+    def crash_in_round_3(ev):
+        if ev.kind == "phase" and ev.data.get("phase") == "train" and ev.round == 3:
+            raise Crash("simulated kill during training of round 3")
+
+    run = ALRun(config, store=store, dataset=digits, callbacks=[crash_in_round_3])
+    with pytest.raises(Crash):
+        run.run()
+    assert store.last_complete_round(run.run_id) == 2
+    assert store.get_run(run.run_id)["status"] == "failed"
+
+    resumed = ALRun.resume(RunStore(tmp_path), run.run_id, dataset=digits)
+    assert resumed.round == 2
+    resumed.run()
+    sels = RunStore(tmp_path).get_selections(run.run_id)
+    assert [sels[r]["indices"] for r in sorted(sels)] == [h.selected for h in full.history]
+    rounds = RunStore(tmp_path).get_rounds(run.run_id)
+    assert [r["metrics"]["accuracy"] for r in rounds] == [h.accuracy for h in full.history]
+    assert RunStore(tmp_path).get_run(run.run_id)["status"] == "finished"
+
+
+def test_initial_modes(digits):
+    bal = ALRun(cfg(initial=30, initial_mode="balanced"), dataset=digits).initial_indices()
+    counts = torch.bincount(digits.y_train[bal], minlength=10)
+    assert counts.tolist() == [3] * 10
+    rnd = ALRun(cfg(initial=30), dataset=digits).initial_indices()
+    assert len(rnd.unique()) == 30
+    explicit = ALRun(cfg(), dataset=digits, initial_indices=[5, 6, 7])
+    assert explicit.initial_indices().tolist() == [5, 6, 7]
+
+
+def test_dataset_initial_mode_on_sampling_bias():
+    ds = load_dataset("sampling_bias")
+    run = ALRun(cfg(dataset="sampling_bias", initial_mode="dataset", initial=5), dataset=ds)
+    idx = run.initial_indices()
+    assert idx.tolist() == list(ds.info["initial_indices"])
+
+
+def test_noisy_oracle_rate_and_determinism():
+    y = torch.arange(10_000) % 5
+    o = NoisyOracle(y, 5, rate=0.2, seed=0)
+    ans = o.label(torch.arange(10_000))
+    wrong = (ans != y).float().mean().item()
+    assert 0.18 < wrong < 0.22
+    assert torch.equal(ans, NoisyOracle(y, 5, rate=0.2, seed=0).label(torch.arange(10_000)))
+    assert torch.equal(IdealOracle(y).label(torch.tensor([3, 7])), y[[3, 7]])
+    assert torch.equal(NoisyOracle(y, 5, rate=0.0, seed=1).label(torch.arange(100)), y[:100])
+
+
+def test_noisy_oracle_labels_reach_training_not_evaluation(digits):
+    run = run_active_learning(cfg(oracle="noisy", noise_rate=1.0, rounds=1), dataset=digits)
+    lab = run.labeled_indices()
+    assert bool((run.labels[lab] != digits.y_train[lab]).all())  # every answer flipped
+    assert bool((run.labels[run.unlabeled_indices()] == -1).all())
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"initial": 5000}, "larger than the pool"),
+    ({"query": 0}, "query budget"),
+    ({"query": 2.5}, "integer"),
+    ({"rounds": -1}, "rounds"),
+    ({"initial_mode": "smart"}, "initial_mode"),
+    ({"strategy": "entrpy"}, "Valid names"),
+    ({"dataset": "cifar11"}, "Valid names"),
+    ({"model": "vgg19"}, "Valid names"),
+    ({"oracle": "crowd"}, "oracle"),
+])
+def test_bad_config_is_named(kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        ALRun(cfg(**kw))
+
+
+def test_model_class_count_mismatch(digits):
+    from alkit.models import ModelError
+
+    with pytest.raises(ModelError):
+        ALRun(cfg(model="lenet"), dataset=digits)  # lenet cannot take flat 64-d digits
+
+
+def test_budget_larger_than_pool_stops_when_pool_is_empty():
+    ds = load_dataset("blobs", n_samples=60)
+    run = run_active_learning(cfg(dataset="blobs", initial=len(ds.x_train) - 15, query=10, rounds=5), dataset=ds)
+    assert run.history[-1].n_labeled == len(ds.x_train)
+    assert len(run.history) == 3  # 15 left: one round of 10, one of 5, then the pool is empty
