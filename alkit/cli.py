@@ -58,7 +58,7 @@ def _add_dataclass_options(parser: argparse.ArgumentParser, cls: type, skip: set
         tp = _scalar_type(hints.get(f.name))
         if tp is None:
             continue
-        flag = "--" + prefix + f.name.replace("_", "-")
+        flag = "--" + (prefix + f.name).replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else None
         help_ = docs.get(f.name, "")
         if tp is bool:

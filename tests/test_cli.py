@@ -1,0 +1,91 @@
+"""The command line: typed options, identical reruns, JSON output, one-line errors with exit code 2."""
+
+import json
+
+import pytest
+
+from alkit.cli import build_parser, main
+
+FAST = ["--dataset", "digits", "--initial", "20", "--query", "10", "--rounds", "2", "--train-epochs", "3",
+        "--train-min-steps", "20", "--device", "cpu", "--quiet"]
+
+
+def run_cli(capsys, *argv):
+    rc = main(list(argv))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_run_twice_gives_identical_selections(capsys, tmp_path):
+    ws = str(tmp_path)
+    rc, out, _ = run_cli(capsys, "--workspace", ws, "run", "--strategy", "margin", *FAST)
+    assert rc == 0 and "run id:" in out
+    rc, _, _ = run_cli(capsys, "--workspace", ws, "run", "--strategy", "margin", *FAST)
+    assert rc == 0
+    rc, out, _ = run_cli(capsys, "--workspace", ws, "list", "--json")
+    runs = json.loads(out)
+    assert len(runs) == 2 and all(r["status"] == "finished" for r in runs)
+    shows = []
+    for r in runs:
+        rc, out, _ = run_cli(capsys, "--workspace", ws, "show", r["run_id"], "--json")
+        shows.append(json.loads(out))
+    sel = [[rd["selected"] for rd in s["rounds"]] for s in shows]
+    assert sel[0] == sel[1] and len(sel[0]) == 3 and len(sel[0][1]) == 10
+    assert shows[0]["run"]["config"]["strategy"] == "margin"
+    assert [rd["metrics"]["accuracy"] for rd in shows[0]["rounds"]] == [
+        rd["metrics"]["accuracy"] for rd in shows[1]["rounds"]]
+
+
+def test_compare_prints_table_and_writes_report(capsys, tmp_path):
+    rc, out, _ = run_cli(capsys, "--workspace", str(tmp_path), "compare", "--strategies", "random,entropy",
+                         "--seeds", "0,1", "--workers", "1", *FAST)
+    assert rc == 0
+    assert "AUBC" in out and "random" in out and "entropy" in out
+    reports = list((tmp_path / "reports").glob("compare-*.html"))
+    assert len(reports) == 1
+    html = reports[0].read_text()
+    assert "plotly" in html.lower() and "entropy" in html
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["run", "--strategy", "entropyy"], "unknown strategy 'entropyy'"),
+    (["run", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    (["run", "--model", "alexnet"], "unknown model 'alexnet'"),
+    (["run", "--query", "0"], "query budget"),
+    (["run", "--initial", "100000"], "larger than the pool"),
+    (["show", "nope"], "no run 'nope'"),
+    (["compare", "--strategies", "random,bogus"], "unknown strategy 'bogus'"),
+    (["run", "--strategy-param", "oops"], "key=value"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, tmp_path, argv, match):
+    rc, _, err = run_cli(capsys, "--workspace", str(tmp_path), *argv)
+    assert rc == 2
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("alkit: error:")
+    assert match in lines[0]
+
+
+def test_non_integer_budget_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--query", "1.5"])
+    assert exc.value.code == 2
+    assert "invalid int value" in capsys.readouterr().err
+
+
+def test_help_comes_from_the_config_docstrings():
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices["run"]
+    text = sub.format_help()
+    assert "Items queried per round" in text and "--train-lr" in text and "--strategy-param" in text
+
+
+def test_list_on_empty_store_explains_how_to_start(capsys, tmp_path):
+    rc, out, _ = run_cli(capsys, "--workspace", str(tmp_path / "empty"), "list")
+    assert rc == 0 and "alkit demo" in out
+    assert not (tmp_path / "empty").exists()  # reading never creates a store
+
+
+def test_locked_or_corrupt_store_is_a_one_line_error(capsys, tmp_path):
+    (tmp_path / "alkit.sqlite").write_text("not a database")
+    rc, _, err = run_cli(capsys, "--workspace", str(tmp_path), "list")
+    assert rc == 2 and "alkit.sqlite" in err
