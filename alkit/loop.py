@@ -198,7 +198,10 @@ class ALRun:
     callbacks : sequence of callables
         Each receives every :class:`Event` while the run is live.
     initial_indices : sequence of int, optional
-        An explicit seed set (e.g. chosen by a predicate); overrides ``initial_mode``.
+        An explicit seed set; overrides ``initial_mode``.
+    initial_predicate : callable, optional
+        ``predicate(x_train, y_train) -> bool mask``: a biased seed set drawn at random (seeded)
+        among the items where the mask is true, e.g. ``lambda x, y: y < 5`` for "only classes 0-4".
     """
 
     def __init__(
@@ -209,6 +212,7 @@ class ALRun:
         dataset: ALDataset | None = None,
         callbacks: Sequence[Callable[[Event], None]] = (),
         initial_indices: Sequence[int] | None = None,
+        initial_predicate: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
         oracle: Oracle | None = None,
         run_id: str | None = None,
     ) -> None:
@@ -231,6 +235,7 @@ class ALRun:
         self.store = store
         self.run_id = run_id
         self._initial_override = None if initial_indices is None else list(initial_indices)
+        self._initial_predicate = initial_predicate
         n = len(ds.x_train)
         self.labeled_mask = torch.zeros(n, dtype=torch.bool)
         self.labels = torch.full((n,), -1, dtype=torch.long)  # the oracle's answers
@@ -269,6 +274,14 @@ class ALRun:
                 raise ValueError("initial_indices must be distinct pool indices in [0, N)")
             return idx
         g = make_generator(seed_for(c.seed, 0, "initial"))
+        if self._initial_predicate is not None:
+            mask = torch.as_tensor(self._initial_predicate(ds.x_train, ds.y_train), dtype=torch.bool)
+            if mask.shape != (n,):
+                raise ValueError(f"initial_predicate must return a bool mask of shape ({n},), got {tuple(mask.shape)}")
+            eligible = torch.nonzero(mask).flatten()
+            if len(eligible) < c.initial:  # type: ignore[operator]
+                raise ValueError(f"initial_predicate admits {len(eligible)} items, fewer than initial={c.initial}")
+            return eligible[torch.randperm(len(eligible), generator=g)[: c.initial]]
         if c.initial_mode == "dataset":
             suggested = ds.info.get("initial_indices")
             if not suggested:

@@ -89,3 +89,16 @@ def test_locked_or_corrupt_store_is_a_one_line_error(capsys, tmp_path):
     (tmp_path / "alkit.sqlite").write_text("not a database")
     rc, _, err = run_cli(capsys, "--workspace", str(tmp_path), "list")
     assert rc == 2 and "alkit.sqlite" in err
+
+
+def test_demo_runs_every_cheap_strategy(capsys, tmp_path):
+    from alkit.cli import demo_strategies
+
+    names = demo_strategies()
+    assert names[0] == "random" and {"entropy", "margin", "least_conf", "var_ratio"} <= set(names)
+    rc, out, _ = run_cli(capsys, "--workspace", str(tmp_path), "demo", "--seeds", "0", "--workers", "1",
+                         "--rounds", "1", "--train-epochs", "2", "--train-min-steps", "5", "--quiet")
+    assert rc == 0
+    for name in names:
+        assert name in out
+    assert list((tmp_path / "reports").glob("demo-*.html"))

@@ -150,3 +150,21 @@ def test_budget_larger_than_pool_stops_when_pool_is_empty():
     run = run_active_learning(cfg(dataset="blobs", initial=len(ds.x_train) - 15, query=10, rounds=5), dataset=ds)
     assert run.history[-1].n_labeled == len(ds.x_train)
     assert len(run.history) == 3  # 15 left: one round of 10, one of 5, then the pool is empty
+
+
+def test_initial_predicate_biases_the_seed_set(digits):
+    run = ALRun(cfg(initial=25), dataset=digits, initial_predicate=lambda x, y: y < 3)
+    idx = run.initial_indices()
+    assert len(idx) == 25 and bool((digits.y_train[idx] < 3).all())
+    assert torch.equal(idx, ALRun(cfg(initial=25), dataset=digits, initial_predicate=lambda x, y: y < 3).initial_indices())
+    with pytest.raises(ValueError, match="admits"):
+        ALRun(cfg(initial=25), dataset=digits, initial_predicate=lambda x, y: y == 99).initial_indices()
+
+
+def test_store_embeddings_for_the_dashboard(digits, tmp_path):
+    store = RunStore(tmp_path)
+    run = run_active_learning(cfg(rounds=1, store_embeddings=100), store=store, dataset=digits)
+    idx, emb = store.get_embeddings(run.run_id, 1)
+    assert emb.shape[1] == run.learner.model.feature_dim
+    assert set(run.history[1].selected) <= set(idx.tolist())  # the selected batch is always included
+    assert 100 <= len(idx) <= 110
