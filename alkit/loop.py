@@ -324,6 +324,7 @@ class ALRun:
                 ds.x_train[lab],
                 self.labels[lab],
                 x_unlabeled=ds.x_train[self.unlabeled_indices()],
+                unlabeled_indices=self.unlabeled_indices(),
                 seed=seed_for(c.seed, r, "train"),
                 x_val=ds.x_val,
                 y_val=ds.y_val,

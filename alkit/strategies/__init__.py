@@ -5,7 +5,8 @@
 EntropySampling(tie_break='index')
 """
 
-from alkit.strategies import uncertainty  # noqa: F401  (registers the built-ins)
+# Importing the family modules registers their strategies.
+from alkit.strategies import adversarial, bayesian, diversity, training, uncertainty  # noqa: F401
 from alkit.strategies._registry import (
     UnknownStrategyError,
     get_strategy,

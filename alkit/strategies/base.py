@@ -58,11 +58,16 @@ class TrainingHook:
         y_labeled: torch.Tensor,
         *,
         x_unlabeled: torch.Tensor,
+        unlabeled_indices: torch.Tensor,
         seed: int,
         x_val: torch.Tensor | None = None,
         y_val: torch.Tensor | None = None,
     ) -> Any:
-        """Train ``learner`` for this round; return its :class:`~alkit.learner.FitReport`."""
+        """Train ``learner`` for this round; return its :class:`~alkit.learner.FitReport`.
+
+        ``x_labeled`` / ``y_labeled`` hold the labeled set with the oracle's answers, ``x_unlabeled``
+        the rest of the pool and ``unlabeled_indices`` (host, ascending) their pool indices.
+        """
         return learner.fit(x_labeled, y_labeled, seed=seed, x_val=x_val, y_val=y_val)
 
     def round_extras(self) -> dict[str, Any]:
