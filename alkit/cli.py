@@ -281,6 +281,29 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    from alkit.bench import bench_inference, bench_select
+
+    torch.set_num_threads(args.threads)
+    if args.what == "select":
+        if not args.strategy:
+            raise ValueError("bench select needs --strategy NAME")
+        res = bench_select(args.strategy, n=args.n, dim=args.dim, classes=args.classes, budget=args.budget,
+                           labeled=args.labeled, mc_samples=args.mc_samples, seed=args.seed, repeats=args.repeats,
+                           device=args.device, params=_parse_kv(args.strategy_param, "--strategy-param"))
+    else:
+        res = bench_inference(model=args.model, n=args.n, mc_samples=args.mc_samples, seed=args.seed,
+                              repeats=args.repeats, device=args.device)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        for k, v in res.items():
+            print(f"{k:>24}: {v}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="alkit", description="alkit — an interactive teaching kit for deep active learning.")
@@ -323,6 +346,24 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("run_id")
     sh.add_argument("--json", action="store_true")
     sh.set_defaults(func=cmd_show)
+
+    b = sub.add_parser("bench", help="time selection on a seeded synthetic pool, or inference passes")
+    b.add_argument("what", choices=["select", "inference"])
+    b.add_argument("--strategy", help="strategy to time (select)")
+    b.add_argument("--strategy-param", action="append", metavar="KEY=VALUE")
+    b.add_argument("--n", type=int, default=20_000, help="unlabeled pool size")
+    b.add_argument("--dim", type=int, default=512, help="embedding width")
+    b.add_argument("--classes", type=int, default=10)
+    b.add_argument("--budget", type=int, default=100)
+    b.add_argument("--labeled", type=int, default=1000, help="labeled set size")
+    b.add_argument("--mc-samples", type=int, default=10)
+    b.add_argument("--model", default="lenet", help="model of the inference benchmark")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    b.add_argument("--device", default="cpu")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(func=cmd_bench)
 
     sub.add_parser("datasets", help="list dataset names").set_defaults(func=cmd_datasets)
     sub.add_parser("strategies", help="list strategy names").set_defaults(func=cmd_strategies)

@@ -1,83 +1,69 @@
-"""``make bench``: selection-only timings on seeded synthetic pools → benchmarks/results/select.json.
+"""``make bench``: the selection grid of the strategy-library issue, each case in a fresh process.
 
-Times scoring + selection for every registered strategy whose needs a synthetic pool can
-provide (probabilities, MC stacks, embeddings), next to one deterministic forward pass of an
-MLP over the same pool for scale. Timings are medians of 3 runs with one torch thread.
+Writes ``benchmarks/results/select.json`` (one object per case, plus the inference ratios) and
+prints a table with the targets beside the measurements.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import platform
-import resource
-import statistics
-import time
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
 
-from alkit.strategies import get_strategy, list_strategies
-from alkit.testing import synthetic_view
-
-SYNTHETIC_NEEDS = {"probs", "mc_probs", "embeddings", "labeled_embeddings", "grad_factors"}
-
-
-def bench_one(name: str, n: int, dim: int, classes: int, budget: int, seed: int, repeats: int = 3) -> dict:
-    strategy = get_strategy(name)
-    needs = strategy.required()
-    view = synthetic_view(needs, n_pool=n + 1000, n_labeled=1000, num_classes=classes, dim=dim,
-                          mc_samples=max(strategy.mc_samples, 10), seed=seed)
-    times, picked = [], None
-    for _ in range(repeats):
-        g = torch.Generator().manual_seed(seed)
-        t0 = time.perf_counter()
-        sel = strategy.query(view, budget, g)
-        times.append(time.perf_counter() - t0)
-        picked = sel.indices.tolist()
-    digest = hashlib.sha256(json.dumps(picked).encode()).hexdigest()[:16]
-    return {"strategy": name, "n": n, "dim": dim, "classes": classes, "budget": budget, "seed": seed,
-            "seconds": statistics.median(times), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "indices_sha256": digest}
+# (strategy, n, budget, extra args, target seconds, target peak-above-view MB or None)
+GRID = [
+    ("kcenter", 20_000, 100, [], 0.8, None),
+    ("kcenter", 60_000, 100, [], 3.0, 1024),
+    ("badge", 20_000, 100, [], 1.0, None),
+    ("kmeans", 10_000, 100, [], 0.6, None),
+    ("batch_bald", 4_000, 50, [], 20.0, 1024),
+    ("entropy", 59_000, 100, [], None, None),
+    ("margin", 59_000, 100, [], None, None),
+    ("least_conf", 59_000, 100, [], None, None),
+    ("bald", 59_000, 100, [], None, None),
+]
 
 
-def forward_pass_seconds(n: int, dim: int, classes: int) -> float:
-    from alkit.models import get_model
-
-    model = get_model("mlp", (dim,), classes).eval()
-    x = torch.randn(n, dim)
-    with torch.no_grad():
-        t0 = time.perf_counter()
-        for start in range(0, n, 2048):
-            model(x[start:start + 2048]).softmax(-1)
-        return time.perf_counter() - t0
+def run_case(strategy: str, n: int, budget: int, extra: list[str]) -> dict | None:
+    cmd = [sys.executable, "-m", "alkit.cli", "bench", "select", "--strategy", strategy, "--n", str(n),
+           "--budget", str(budget), "--json", *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"  {strategy}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'failed'}")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--n", type=int, default=60_000)
-    p.add_argument("--dim", type=int, default=512)
-    p.add_argument("--classes", type=int, default=10)
-    p.add_argument("--budget", type=int, default=100)
-    p.add_argument("--out", default="benchmarks/results/select.json")
-    args = p.parse_args()
-    torch.set_num_threads(1)
+    from alkit.strategies import list_strategies
+
+    known = set(list_strategies())
     rows = []
-    fwd = forward_pass_seconds(args.n, args.dim, args.classes)
-    for name in list_strategies():
-        if not get_strategy(name).required() <= SYNTHETIC_NEEDS:
+    print(f"{'strategy':<12} {'N':>7} {'b':>4} {'seconds':>9} {'target':>8} {'peak+ MB':>9} {'target':>8}")
+    for strategy, n, budget, extra, t_sec, t_mb in GRID:
+        if strategy not in known:
+            print(f"{strategy:<12} (not registered yet)")
             continue
-        row = bench_one(name, args.n, args.dim, args.classes, args.budget, seed=0)
-        row["share_of_forward_pass"] = row["seconds"] / fwd
-        rows.append(row)
-        print(f"{name:<16} N={args.n:<7} {row['seconds'] * 1e3:8.2f} ms  ({100 * row['share_of_forward_pass']:.1f}% of "
-              f"an MLP forward pass: {fwd * 1e3:.0f} ms)", flush=True)
-    out = Path(args.out)
+        res = run_case(strategy, n, budget, extra)
+        if res is None:
+            continue
+        res["target_seconds"], res["target_peak_above_view_mb"] = t_sec, t_mb
+        rows.append(res)
+        print(f"{strategy:<12} {n:>7} {budget:>4} {res['seconds']:>9.3f} {t_sec if t_sec else '-':>8} "
+              f"{res['peak_above_view_mb']:>9.1f} {t_mb if t_mb else '-':>8}", flush=True)
+    proc = subprocess.run([sys.executable, "-m", "alkit.cli", "bench", "inference", "--n", "59000", "--json"],
+                          capture_output=True, text=True, check=True)
+    inference = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"LeNet pass over 59K: {inference['deterministic_pass_seconds']:.2f} s; entropy score+select "
+          f"{100 * inference['score_share_of_pass']:.1f}% of it; MC T=10 {inference['mc_over_deterministic']:.2f}x")
+    out = Path("benchmarks/results/select.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"machine": platform.machine(), "python": platform.python_version(), "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "forward_pass_seconds": fwd}
-    out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2))
+    meta = {"machine": platform.machine(), "python": platform.python_version(), "torch": torch.__version__}
+    out.write_text(json.dumps({"meta": meta, "select": rows, "inference": inference}, indent=2))
     print(f"wrote {out}")
 
 

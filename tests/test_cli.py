@@ -102,3 +102,17 @@ def test_demo_runs_every_cheap_strategy(capsys, tmp_path):
     for name in names:
         assert name in out
     assert list((tmp_path / "reports").glob("demo-*.html"))
+
+
+def test_bench_select_prints_one_json_object(capsys):
+    rc, out, _ = run_cli(capsys, "bench", "select", "--strategy", "margin", "--n", "500", "--dim", "8",
+                         "--budget", "7", "--repeats", "2", "--threads", "1", "--json")
+    assert rc == 0
+    res = json.loads(out)
+    assert res["strategy"] == "margin" and res["n_selected"] == 7 and res["seconds"] > 0
+    assert {"peak_rss_mb", "indices_sha256", "peak_above_view_mb"} <= set(res)
+    rc, out2, _ = run_cli(capsys, "bench", "select", "--strategy", "margin", "--n", "500", "--dim", "8",
+                          "--budget", "7", "--repeats", "1", "--threads", "1", "--json")
+    assert json.loads(out2)["indices_sha256"] == res["indices_sha256"]  # seeded pool, same picks
+    rc, _, err = run_cli(capsys, "bench", "select", "--strategy", "margin", "--n", "0", "--json")
+    assert rc == 2 and "--n must be a positive integer" in err
