@@ -73,7 +73,7 @@ def bench_select(
                           mc_samples=max(getattr(strat, "mc_samples", 0) or 0, mc_samples), seed=seed, device=dev)
     base_rss = current_rss_mb()
     times, picked = [], None
-    for r in range(repeats):
+    for _ in range(repeats):
         g = torch.Generator(device=dev).manual_seed(seed)
         synchronize(dev)
         t0 = time.perf_counter()

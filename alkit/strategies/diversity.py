@@ -1,1 +1,569 @@
-"""Diversity and hybrid strategies: kmeans, kcenter, badge, cluster_margin (reference §4.10-4.13)."""
+"""Diversity and hybrid strategies: kmeans, kcenter, badge, cluster_margin (reference §4.10-4.13).
+
+Everything runs in torch on the view's device; every random step draws from the generator given to
+``query``. Squared Euclidean distances use the ``‖a‖² + ‖b‖² − 2 a·b`` expansion with cached norms,
+clamped at 0, and are computed in row blocks of at most :data:`CHUNK_ELEMS` elements (or one row of
+the other set, whichever is larger), so no strategy here ever holds an ``N × N`` distance matrix
+(except the one-off average-linkage clustering of ``cluster_margin``, on at most ``hac_max_points``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from alkit.strategies._registry import register_strategy
+from alkit.strategies._select import top_k
+from alkit.strategies._view import PoolView
+from alkit.strategies.base import Selection, Strategy
+from alkit.strategies.scores import margin_scores
+
+__all__ = [
+    "KMeansSampling",
+    "KCenterGreedy",
+    "BadgeSampling",
+    "ClusterMargin",
+    "CHUNK_ELEMS",
+    "average_linkage",
+    "badge_sq_dists",
+    "badge_sq_norms",
+    "kmeans_pp_init",
+    "lloyd",
+    "nearest_sq_dists",
+]
+
+#: Element budget of one block of a distance computation (4 Mi elements: 16 MB in float32).
+CHUNK_ELEMS = 1 << 22
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------------
+def _as_float(x: torch.Tensor) -> torch.Tensor:
+    """Half precision and integer inputs are promoted to float32; float32/float64 are kept."""
+    if not x.is_floating_point() or x.element_size() < 4:
+        return x.float()
+    return x
+
+
+def _row_block(m: int, budget: int | None = None) -> int:
+    """Rows per block so that ``rows × m`` stays within the element budget (at least one row)."""
+    budget = CHUNK_ELEMS if budget is None else budget
+    return max(1, budget // max(1, m))
+
+
+def _sq_dists(x: torch.Tensor, x_sq: torch.Tensor, c: torch.Tensor, c_sq: torch.Tensor) -> torch.Tensor:
+    """``(n, m)`` squared distances between the rows of ``x`` and ``c`` from cached squared norms, clamped at 0."""
+    d = torch.addmm(c_sq.unsqueeze(0), x, c.T, alpha=-2.0)
+    d.add_(x_sq.unsqueeze(1))
+    return d.clamp_min_(0.0)
+
+
+def nearest_sq_dists(
+    x: torch.Tensor,
+    c: torch.Tensor,
+    x_sq: torch.Tensor | None = None,
+    c_sq: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Squared distance from each row of ``x`` to its nearest row of ``c``, and that row's position.
+
+    Computed in blocks of rows of ``x`` holding at most ``max(CHUNK_ELEMS, len(c))`` distances, so
+    memory stays ``O(N d + len(c) d)``. Ties go to the lowest position in ``c``.
+
+    Returns
+    -------
+    (Tensor (N,), Tensor int64 (N,))
+    """
+    x_sq = (x * x).sum(1) if x_sq is None else x_sq
+    c_sq = (c * c).sum(1) if c_sq is None else c_sq
+    n = x.shape[0]
+    best = torch.empty(n, dtype=x.dtype, device=x.device)
+    arg = torch.empty(n, dtype=torch.long, device=x.device)
+    step = _row_block(c.shape[0])
+    for s in range(0, n, step):
+        d = _sq_dists(x[s : s + step], x_sq[s : s + step], c, c_sq)
+        best[s : s + step], arg[s : s + step] = d.min(dim=1)
+    return best, arg
+
+
+# --------------------------------------------------------------------------------------------
+# k-means
+# --------------------------------------------------------------------------------------------
+def kmeans_pp_init(
+    x: torch.Tensor, k: int, generator: torch.Generator | None, x_sq: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Positions of ``k`` distinct k-means++ seeds (Arthur & Vassilvitskii, 2007).
+
+    The first seed is uniform; each next one is drawn with probability proportional to the squared
+    distance to the nearest seed so far (chosen rows have zero mass). When every remaining squared
+    distance is 0 (duplicated points) the draw is uniform among the rows not chosen yet.
+    """
+    n = x.shape[0]
+    x_sq = (x * x).sum(1) if x_sq is None else x_sq
+    picks = torch.empty(k, dtype=torch.long, device=x.device)
+    picks[0] = torch.randint(n, (1,), generator=generator, device=x.device)[0]
+    chosen = torch.zeros(n, dtype=torch.bool, device=x.device)
+    chosen[picks[0]] = True
+    mind = torch.full((n,), math.inf, dtype=x.dtype, device=x.device)
+    for t in range(1, k):
+        c = picks[t - 1]
+        d = (x_sq + x_sq[c] - 2.0 * (x @ x[c])).clamp_min_(0.0)
+        torch.minimum(mind, d, out=mind)
+        w = mind.masked_fill(chosen, 0.0)
+        w = torch.where(w.sum() > 0, w, (~chosen).to(x.dtype))
+        picks[t] = torch.multinomial(w, 1, generator=generator)[0]
+        chosen[picks[t]] = True
+    return picks
+
+
+def lloyd(
+    x: torch.Tensor,
+    centroids: torch.Tensor,
+    *,
+    max_iter: int = 50,
+    tol: float = 0.0,
+    x_sq: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """Lloyd's iterations from the given centroids.
+
+    Stops after ``max_iter`` iterations or when the total squared centroid shift is ``<= tol``.
+    A cluster that loses all its members keeps its previous centroid.
+
+    Returns
+    -------
+    centroids : Tensor (k, d)
+    labels : Tensor int64 (N,)
+        Assignment to the *returned* centroids (recomputed after the last update).
+    inertia : Tensor, 0-d
+        Sum of squared distances to the assigned centroid.
+    n_iter : int
+    """
+    x_sq = (x * x).sum(1) if x_sq is None else x_sq
+    k, n_iter = centroids.shape[0], 0
+    c = centroids.clone()
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
+        _, labels = nearest_sq_dists(x, c, x_sq)
+        counts = torch.bincount(labels, minlength=k)
+        sums = torch.zeros_like(c).index_add_(0, labels, x)
+        new = torch.where((counts > 0).unsqueeze(1), sums / counts.clamp_min(1).unsqueeze(1).to(x.dtype), c)
+        shift = ((new - c) ** 2).sum()
+        c = new
+        if bool(shift <= tol):
+            break
+    d, labels = nearest_sq_dists(x, c, x_sq)
+    return c, labels, d.sum(), n_iter
+
+
+@register_strategy("kmeans")
+class KMeansSampling(Strategy):
+    r"""Representatives of a k-means clustering of the unlabeled embeddings, :math:`k=b` (reference §4.10).
+
+    Lloyd's algorithm in torch with k-means++ seeding; the best of ``n_init`` seeded runs (lowest
+    inertia) is kept. For each centroid the member of its cluster nearest to it is picked (members
+    belong to one cluster only, so the picks are distinct). A cluster left empty by the final
+    assignment (e.g. two centroids on duplicated points) falls back to the nearest point to its
+    centroid not picked yet. Indices come ordered by cluster size, largest first; ``scores`` is
+    ``None``. With ``b >= N_U`` every unlabeled item is returned. ``extras["empty_clusters"]`` counts
+    the fallbacks.
+
+    Parameters
+    ----------
+    n_init : int
+        Number of k-means++ restarts (alkit pins 1 by default, not scikit-learn's 10 or "auto": at
+        ``N=10,000, d=512, b=100`` one run already costs a few hundred ms on two cores).
+    max_iter : int
+        Maximum Lloyd iterations per run.
+    tol : float
+        Convergence when the total squared centroid shift is ``<= tol × mean feature variance``
+        (scikit-learn's rule).
+
+    References
+    ----------
+    Lloyd, *Least squares quantization in PCM*, 1982; Arthur & Vassilvitskii, *k-means++*, 2007;
+    DeepAL+ ``KMeansSampling`` (Zhan et al., *A Comparative Survey of Deep Active Learning*, 2022).
+    """
+
+    needs = frozenset({"embeddings"})
+
+    def __init__(self, n_init: int = 1, max_iter: int = 50, tol: float = 1e-4) -> None:
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def _select(self, view: PoolView, k: int, generator: torch.Generator | None) -> Selection:
+        if not isinstance(self.n_init, int) or self.n_init < 1:
+            raise ValueError(f"n_init must be a positive integer, got {self.n_init!r}")
+        if not isinstance(self.max_iter, int) or self.max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        n = view.n_unlabeled
+        if k >= n:
+            return Selection(indices=view.unlabeled.clone())
+        t0 = time.perf_counter()
+        x = _as_float(view.embeddings)
+        x_sq = (x * x).sum(1)
+        tol = self.tol * x.var(dim=0, unbiased=False).mean()
+        best = None
+        for _ in range(self.n_init):
+            init = kmeans_pp_init(x, k, generator, x_sq)
+            run = lloyd(x, x[init], max_iter=self.max_iter, tol=tol, x_sq=x_sq)
+            if best is None or bool(run[2] < best[2]):
+                best = run
+        assert best is not None
+        c, labels, _, n_iter = best
+        t1 = time.perf_counter()
+        picks, n_empty = _cluster_representatives(x, x_sq, c, labels)
+        t2 = time.perf_counter()
+        return Selection(
+            indices=view.unlabeled[picks],
+            timings={"score": t1 - t0, "select": t2 - t1},
+            extras={"empty_clusters": n_empty, "n_iter": n_iter},
+        )
+
+
+def _cluster_representatives(
+    x: torch.Tensor, x_sq: torch.Tensor, c: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, int]:
+    """Per centroid, the member nearest to it (empty clusters: nearest unused point); largest cluster first."""
+    k, n = c.shape[0], x.shape[0]
+    c_sq = (c * c).sum(1)
+    own = (x_sq + c_sq[labels] - 2.0 * (x * c[labels]).sum(1)).clamp_min(0.0)
+    # Sort by distance, then stably by cluster: the first row of each cluster's run is its nearest member.
+    order = torch.sort(own, stable=True).indices
+    order = order[torch.sort(labels[order], stable=True).indices]
+    counts = torch.bincount(labels, minlength=k)
+    starts = torch.cumsum(counts, 0) - counts
+    picks = order[starts.clamp_max(n - 1)]
+    empty = counts == 0
+    n_empty = int(empty.sum())
+    if n_empty:
+        used = torch.zeros(n, dtype=torch.bool, device=x.device)
+        used[picks[~empty]] = True
+        for j in torch.nonzero(empty).squeeze(1):
+            d = (x_sq + c_sq[j] - 2.0 * (x @ c[j])).masked_fill_(used, math.inf)
+            p = torch.argmin(d)
+            picks[j] = p
+            used[p] = True
+    by_size = torch.sort(counts, descending=True, stable=True).indices
+    return picks[by_size], n_empty
+
+
+# --------------------------------------------------------------------------------------------
+# k-center greedy
+# --------------------------------------------------------------------------------------------
+@register_strategy("kcenter")
+class KCenterGreedy(Strategy):
+    r"""Greedy k-center (core-set), farthest-first traversal from the labeled set (reference §4.11).
+
+    Repeats ``b`` times :math:`u^\star = \arg\max_{x \in U\setminus S} \min_{c \in L \cup S} \lVert e(x) - e(c)\rVert`,
+    keeping a running min-distance vector (``O(N_U)`` extra memory, never an ``N × N`` matrix); the
+    initial distances to ``L`` are computed in blocks. Ties go to the lowest pool index
+    (``torch.argmax`` returns the first maximum). A 2-approximation of the optimal covering radius.
+    ``scores`` holds each pick's min-distance at pick time.
+
+    With an empty labeled set the first centre is the unlabeled point closest to the embedding mean
+    (deterministic; its score is its distance to the mean). Distances are computed in the
+    embeddings' dtype (half precision is promoted to float32). No PCA is applied (the survey's
+    32-dim / DeepAL+'s 50-dim PCA variants are not reproduced).
+
+    References
+    ----------
+    Sener & Savarese, *Active Learning for Convolutional Neural Networks: A Core-Set Approach*, ICLR 2018;
+    Gonzalez, *Clustering to minimize the maximum intercluster distance*, 1985.
+    """
+
+    needs = frozenset({"embeddings", "labeled_embeddings"})
+
+    def __init__(self) -> None:
+        pass
+
+    def _select(self, view: PoolView, k: int, generator: torch.Generator | None) -> Selection:
+        t0 = time.perf_counter()
+        x = _as_float(view.embeddings)
+        lab = view.labeled_embeddings.to(x.dtype)
+        x_sq = (x * x).sum(1)
+        picks = torch.empty(k, dtype=torch.long, device=x.device)
+        scores = torch.empty(k, dtype=x.dtype, device=x.device)
+        if lab.shape[0] > 0:
+            mind, _ = nearest_sq_dists(x, lab, x_sq)
+            start = 0
+        else:
+            mean = x.mean(0, keepdim=True)
+            d_mean, _ = nearest_sq_dists(x, mean, x_sq)
+            j = torch.argmin(d_mean)
+            picks[0], scores[0] = j, d_mean[j].sqrt()
+            mind = (x_sq + x_sq[j] - 2.0 * (x @ x[j])).clamp_min_(0.0)
+            mind[j] = -math.inf
+            start = 1
+        t1 = time.perf_counter()
+        for t in range(start, k):
+            j = torch.argmax(mind)
+            picks[t], scores[t] = j, mind[j].sqrt()
+            d = (x_sq + x_sq[j] - 2.0 * (x @ x[j])).clamp_min_(0.0)
+            torch.minimum(mind, d, out=mind)
+            mind[j] = -math.inf  # never picked twice, even when every remaining distance is 0
+        t2 = time.perf_counter()
+        return Selection(indices=view.unlabeled[picks], scores=scores, timings={"score": t1 - t0, "select": t2 - t1})
+
+
+# --------------------------------------------------------------------------------------------
+# BADGE
+# --------------------------------------------------------------------------------------------
+def badge_sq_norms(a: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    r"""Squared norms of the gradient embeddings :math:`g = a \otimes e`: :math:`\lVert a\rVert^2 \lVert e\rVert^2`."""
+    return (a * a).sum(1) * (e * e).sum(1)
+
+
+def badge_sq_dists(a: torch.Tensor, e: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    r"""``(N, len(idx))`` squared distances between every :math:`g_i = a_i \otimes e_i` and the rows ``idx``.
+
+    Uses :math:`\lVert g_i - g_j\rVert^2 = \lVert a_i\rVert^2\lVert e_i\rVert^2 + \lVert a_j\rVert^2\lVert e_j\rVert^2
+    - 2 (a_i\cdot a_j)(e_i\cdot e_j)`, never materialising the ``K d``-dimensional vectors; clamped at 0.
+    """
+    g_sq = badge_sq_norms(a, e)
+    idx = torch.as_tensor(idx, dtype=torch.long, device=a.device).reshape(-1)
+    cross = (a @ a[idx].T) * (e @ e[idx].T)
+    return (g_sq.unsqueeze(1) + g_sq[idx].unsqueeze(0) - 2.0 * cross).clamp_min_(0.0)
+
+
+@register_strategy("badge")
+class BadgeSampling(Strategy):
+    r"""BADGE: k-means++ seeding on gradient embeddings :math:`g_x = (p(x) - \mathbf 1_{\hat y}) \otimes e(x)` (reference §4.12).
+
+    The first centre is :math:`\arg\max_x \lVert g_x\rVert` (ties to the lowest pool index); each next
+    one is drawn from the seeded generator with probability :math:`D(x)^2 / \sum D^2`, :math:`D` the
+    distance to the nearest chosen centre, chosen points having zero mass. If every remaining
+    :math:`D` is 0 (e.g. a perfectly confident model) the draw is uniform among the unchosen points.
+    Distances use the factorised form (see :func:`badge_sq_dists`), ``O(N_U (K + d))`` memory.
+    ``scores`` holds :math:`D` at pick time (:math:`\lVert g\rVert` for the first pick).
+
+    References
+    ----------
+    Ash, Zhang, Krishnamurthy, Langford & Agarwal, *Deep Batch Active Learning by Diverse, Uncertain
+    Gradient Lower Bounds*, ICLR 2020.
+    """
+
+    needs = frozenset({"grad_factors"})
+
+    def __init__(self) -> None:
+        pass
+
+    def _select(self, view: PoolView, k: int, generator: torch.Generator | None) -> Selection:
+        t0 = time.perf_counter()
+        a, e = view.grad_factors
+        a, e = _as_float(a), _as_float(e)
+        dt = torch.promote_types(a.dtype, e.dtype)
+        a, e = a.to(dt), e.to(dt)
+        n = a.shape[0]
+        g_sq = badge_sq_norms(a, e)
+        picks = torch.empty(k, dtype=torch.long, device=a.device)
+        scores = torch.empty(k, dtype=dt, device=a.device)
+        chosen = torch.zeros(n, dtype=torch.bool, device=a.device)
+        j = torch.argmax(g_sq)
+        picks[0], scores[0] = j, g_sq[j].sqrt()
+        chosen[j] = True
+        mind = torch.full((n,), math.inf, dtype=dt, device=a.device)
+        for t in range(1, k):
+            d = (g_sq + g_sq[j] - 2.0 * (a @ a[j]) * (e @ e[j])).clamp_min_(0.0)
+            torch.minimum(mind, d, out=mind)
+            w = mind.masked_fill(chosen, 0.0)
+            w = torch.where(w.sum() > 0, w, (~chosen).to(dt))
+            j = torch.multinomial(w, 1, generator=generator)[0]
+            picks[t], scores[t] = j, mind[j].sqrt()
+            chosen[j] = True
+        t1 = time.perf_counter()
+        return Selection(indices=view.unlabeled[picks], scores=scores, timings={"select": t1 - t0})
+
+
+# --------------------------------------------------------------------------------------------
+# Cluster-Margin
+# --------------------------------------------------------------------------------------------
+def average_linkage(
+    x: torch.Tensor, n_clusters: int | None = None, distance_threshold: float | None = None
+) -> torch.Tensor:
+    """Agglomerative clustering with average linkage on Euclidean distances, in torch.
+
+    Merges the two closest clusters (mean pairwise distance) until ``n_clusters`` remain, or until
+    the closest pair is at distance ``>= distance_threshold`` (scikit-learn's convention). Holds the
+    full ``m × m`` distance matrix in float64 (float32 on MPS): meant for ``m`` up to a few thousand.
+    Each merge updates one row and re-scans only the rows whose nearest cluster was merged.
+
+    Returns
+    -------
+    Tensor int64 (m,)
+        Cluster labels ``0 .. C-1``, numbered by first appearance order of their lowest member.
+    """
+    if (n_clusters is None) == (distance_threshold is None):
+        raise ValueError("give exactly one of n_clusters and distance_threshold")
+    m = x.shape[0]
+    dev = x.device
+    dt = torch.float32 if dev.type == "mps" else torch.float64
+    target = 1 if n_clusters is None else max(1, min(int(n_clusters), m))
+    if m <= target:
+        return torch.arange(m, device=dev)
+    xs = x.to(dt)
+    sq = (xs * xs).sum(1)
+    dist = _sq_dists(xs, sq, xs, sq).sqrt_()
+    dist.fill_diagonal_(math.inf)
+    size = torch.ones(m, dtype=dt, device=dev)
+    owner = torch.arange(m, device=dev)
+    rowmin, nn = dist.min(dim=1)
+    active = m
+    while active > target:
+        i = torch.argmin(rowmin)
+        if distance_threshold is not None and bool(rowmin[i] >= distance_threshold):
+            break
+        j = nn[i]
+        lo, hi = torch.minimum(i, j), torch.maximum(i, j)
+        new = (size[lo] * dist[lo] + size[hi] * dist[hi]) / (size[lo] + size[hi])
+        dist[lo] = new
+        dist[:, lo] = new
+        dist[lo, lo] = math.inf
+        dist[hi] = math.inf
+        dist[:, hi] = math.inf
+        size[lo] += size[hi]
+        owner = torch.where(owner == hi, lo, owner)
+        # The new row is an average of the two old ones, so no other row's minimum can drop;
+        # only rows whose nearest cluster was merged (and the merged row) need a re-scan.
+        stale = (nn == lo) | (nn == hi)
+        stale[lo] = True
+        stale[hi] = False
+        rows = torch.nonzero(stale).squeeze(1)
+        rowmin[rows], nn[rows] = dist[rows].min(dim=1)
+        rowmin[hi] = math.inf
+        active -= 1
+    return torch.unique(owner, return_inverse=True)[1]
+
+
+@register_strategy("cluster_margin")
+class ClusterMargin(Strategy):
+    r"""Cluster-Margin: lowest-margin candidates spread round-robin over fixed HAC clusters (reference §4.13).
+
+    On the **first** query the unlabeled embeddings are clustered once with average-linkage HAC
+    (:func:`average_linkage`, in torch on the view's device); the pool-index → cluster map is cached
+    on the instance and never recomputed. When more than ``hac_max_points`` items are unlabeled, HAC
+    runs on a seeded subsample of that size and the other items join the cluster with the nearest
+    centroid. A pool view only carries the unlabeled embeddings, so items the first view did not
+    contain (not expected in a pool-based loop, where U only shrinks) are likewise assigned to the
+    nearest centroid on the fly. Call :meth:`reset_clusters` to start afresh on another pool.
+
+    Each round: take the :math:`k_m = \lceil \text{margin\_multiplier} \cdot b\rceil` lowest-margin
+    items (ties to the lowest pool index), group them by cluster, sort the groups by size ascending
+    (ties by cluster id) and visit them round-robin, taking one seeded-random not-yet-taken member
+    per group until :math:`b` items are chosen. ``scores`` holds the margin score
+    :math:`-(p_{(1)} - p_{(2)})` of the picks.
+
+    Parameters
+    ----------
+    margin_multiplier : float
+        :math:`k_m / k_t`, ``>= 1``. The default 10 is alkit's choice; the paper's exact value is
+        **unverified** (reference §4.13: "a small multiple").
+    n_clusters : int, optional
+        Number of HAC clusters. When neither this nor ``distance_threshold`` is given, alkit uses
+        :math:`\lceil\sqrt{m}\rceil` for the ``m`` clustered items (its own choice, unverified).
+    distance_threshold : float, optional
+        Stop merging at this average-linkage distance (the paper's :math:`\varepsilon`).
+    hac_max_points : int
+        Largest number of items clustered by HAC (``O(m²)`` memory).
+
+    References
+    ----------
+    Citovsky, DeSalvo, Gentile, Karydas, Rajagopalan, Rostamizadeh & Kumar, *Batch Active Learning
+    at Scale*, NeurIPS 2021.
+    """
+
+    needs = frozenset({"probs", "embeddings"})
+
+    def __init__(
+        self,
+        margin_multiplier: float = 10,
+        n_clusters: int | None = None,
+        distance_threshold: float | None = None,
+        hac_max_points: int = 2000,
+    ) -> None:
+        self.margin_multiplier = margin_multiplier
+        self.n_clusters = n_clusters
+        self.distance_threshold = distance_threshold
+        self.hac_max_points = hac_max_points
+
+    def reset_clusters(self) -> None:
+        """Forget the cached clustering (the next query clusters again)."""
+        self.__dict__.pop("_clusters", None)
+
+    def _check(self) -> None:
+        if not self.margin_multiplier >= 1:
+            raise ValueError(f"margin_multiplier must be >= 1, got {self.margin_multiplier!r}")
+        if self.n_clusters is not None and self.distance_threshold is not None:
+            raise ValueError("give at most one of n_clusters and distance_threshold")
+        if self.n_clusters is not None and (not isinstance(self.n_clusters, int) or self.n_clusters < 1):
+            raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters!r}")
+        if not isinstance(self.hac_max_points, int) or self.hac_max_points < 2:
+            raise ValueError(f"hac_max_points must be an integer >= 2, got {self.hac_max_points!r}")
+
+    def _fit_clusters(self, view: PoolView, generator: torch.Generator | None) -> None:
+        x = _as_float(view.embeddings)
+        n, dev = x.shape[0], x.device
+        if n > self.hac_max_points:
+            sample = torch.randperm(n, generator=generator, device=dev)[: self.hac_max_points]
+        else:
+            sample = torch.arange(n, device=dev)
+        m = sample.numel()
+        thr = self.distance_threshold
+        n_cl = None if thr is not None else (self.n_clusters or math.ceil(math.sqrt(m)))
+        sub = average_linkage(x[sample], n_clusters=n_cl, distance_threshold=thr)
+        c = int(sub.max()) + 1
+        counts = torch.bincount(sub, minlength=c).to(x.dtype)
+        centroids = torch.zeros(c, x.shape[1], dtype=x.dtype, device=dev).index_add_(0, sub, x[sample])
+        centroids /= counts.unsqueeze(1)
+        _, labels = nearest_sq_dists(x, centroids)
+        labels[sample] = sub
+        self._clusters = (view.unlabeled.clone(), labels, centroids)
+
+    def _labels_for(self, view: PoolView) -> torch.Tensor:
+        pool, labels, centroids = (t.to(view.device) for t in self._clusters)
+        pos = torch.searchsorted(pool, view.unlabeled).clamp_max(pool.numel() - 1)
+        found = pool[pos] == view.unlabeled
+        out = labels[pos]
+        if not bool(found.all()):
+            _, near = nearest_sq_dists(_as_float(view.embeddings).to(centroids.dtype), centroids)
+            out = torch.where(found, out, near)
+        return out
+
+    def _select(self, view: PoolView, k: int, generator: torch.Generator | None) -> Selection:
+        self._check()
+        t0 = time.perf_counter()
+        if getattr(self, "_clusters", None) is None:
+            self._fit_clusters(view, generator)
+        labels = self._labels_for(view)
+        t1 = time.perf_counter()
+        scores = margin_scores(view.probs)
+        n = view.n_unlabeled
+        k_m = min(n, max(k, math.ceil(self.margin_multiplier * k)))
+        cand = top_k(scores, k_m)
+        pos = round_robin(labels[cand], k, generator)
+        picks = cand[pos]
+        t2 = time.perf_counter()
+        return Selection(
+            indices=view.unlabeled[picks], scores=scores[picks], timings={"cluster": t1 - t0, "select": t2 - t1}
+        )
+
+
+def round_robin(groups: torch.Tensor, k: int, generator: torch.Generator | None) -> torch.Tensor:
+    """Positions of ``k`` items taken round-robin over groups, smallest group first.
+
+    Groups are visited by size ascending (ties by group id); within a group the order is a seeded
+    random permutation. Pass ``r`` takes the ``r``-th member of every group with more than ``r``
+    members, so the result is ordered by (pass, group rank).
+    """
+    m = groups.numel()
+    _, inv, counts = torch.unique(groups, return_inverse=True, return_counts=True)
+    g_rank = torch.empty_like(counts)
+    g_rank[torch.sort(counts, stable=True).indices] = torch.arange(counts.numel(), device=groups.device)
+    prio = torch.randperm(m, generator=generator, device=groups.device)
+    order = torch.sort(inv * m + prio).indices  # grouped, random within a group
+    starts = torch.cumsum(counts, 0) - counts
+    within = torch.empty_like(inv)
+    within[order] = torch.arange(m, device=groups.device) - starts[inv[order]]
+    key = within * counts.numel() + g_rank[inv]
+    return torch.sort(key).indices[:k]
