@@ -117,7 +117,9 @@ class _CEALHook(TrainingHook):
         x_s = x_unlabeled[pos].to(x_labeled.device)
         y_s = lab.to(y_labeled.device)
         c = learner.config
-        if c.validation == "holdout" and len(x_labeled) >= 5:
+        if c.validation == "holdout" and len(x_labeled) < 5:
+            fit_config = dataclasses.replace(c, validation="none")  # what Learner.fit does for L alone
+        elif c.validation == "holdout":
             # Hold out labeled items only, so no pseudo-label ever selects the model.
             gen = torch.Generator().manual_seed(int(seed) & _SEED_MASK)
             perm = torch.randperm(len(x_labeled), generator=gen)
@@ -174,10 +176,9 @@ class CEAL(ScoreStrategy):
     -----
     The round index :math:`t` is derived from the view, not from a call counter: the first query
     on an instance remembers ``(n_labeled, b)`` and round ``t = 1 + (n_labeled - n_first) // b``
-    after it, so re-querying the same view is idempotent. ⚠ A resumed run builds a new instance,
-    so its counter restarts at 1, and the resumed last round is retrained without pseudo-labels
-    (the loop replays no query); an exact resume needs the loop to pass the round index (and the
-    stored selection extras) to the strategy. ``Selection.extras`` holds ``ceal_round`` and
+    after it, so re-querying the same view is idempotent. Inside a run the loop sets
+    ``view.round`` and that is used instead; a resumed run replays the last round's query, so the
+    pseudo-labels of the resumed round are rebuilt exactly. ``Selection.extras`` holds ``ceal_round`` and
     ``ceal_delta``; the round's extras hold ``ceal_pseudo_labels`` (how many; their accuracy is
     unknown to the strategy).
 
@@ -188,6 +189,7 @@ class CEAL(ScoreStrategy):
     """
 
     needs = frozenset({"probs"})
+    replay_on_resume = True
 
     def __init__(self, delta0: float | None = None, decay: float | None = None, schedule: str = "deepal",
                  pseudo_weight: float = 1.0, tie_break: str = "index") -> None:
@@ -213,6 +215,8 @@ class CEAL(ScoreStrategy):
 
     def round_index(self, view: PoolView, budget: int) -> int:
         """The round ``t`` of a query on ``view`` (see Notes)."""
+        if view.round is not None:  # inside a run the loop says which round this is (resume-safe)
+            return int(view.round)
         if self._first is None:
             self._first = (view.n_labeled, max(1, int(budget)))
         n0, b = self._first
