@@ -152,6 +152,7 @@ def build_view(
     *,
     mc_samples: int = 0,
     seed: int = 0,
+    round_idx: int | None = None,
 ) -> PoolView:
     """Build exactly the pool view a strategy declared (never labels of unlabeled items).
 
@@ -182,6 +183,7 @@ def build_view(
         num_classes=dataset.num_classes,
         device=dev,
         _fields=fields_,
+        round=round_idx,
     )
 
 
@@ -358,17 +360,8 @@ class ALRun:
             with timer("select"):
                 idx = self.initial_indices()
         else:
-            self._emit("phase", phase="infer")
-            lab, unl = self.labeled_indices(), self.unlabeled_indices()
-            with timer("infer"):
-                view = build_view(
-                    self.needs, self.learner, self.dataset, lab, unl, self.labels,
-                    mc_samples=self.strategy.mc_samples, seed=seed_for(c.seed, r, "mc"),
-                )
-            self._emit("phase", phase="query")
-            gen = make_generator(seed_for(c.seed, r, "query"), self.device)
-            with timer("query"):
-                sel = self.strategy.query(view, int(c.query), gen)  # type: ignore[arg-type]
+            unl = self.unlabeled_indices()
+            sel = self._query(r, timer)
             # Indices (and scores) cross to the host once, here.
             idx = sel.indices.cpu()
             scores = None if sel.scores is None else [float(s) for s in sel.scores.cpu()]
@@ -402,6 +395,20 @@ class ALRun:
                 self.store.set_status(self.run_id, "finished")
             self._emit("run_end", history=self.history)
         return result
+
+    def _query(self, r: int, timer: Timer) -> Any:
+        """Build the view from the current model and ask the strategy for round ``r``'s batch."""
+        c = self.config
+        self._emit("phase", phase="infer")
+        with timer("infer"):
+            view = build_view(
+                self.needs, self.learner, self.dataset, self.labeled_indices(), self.unlabeled_indices(), self.labels,
+                mc_samples=self.strategy.mc_samples, seed=seed_for(c.seed, r, "mc"), round_idx=r,
+            )
+        self._emit("phase", phase="query")
+        gen = make_generator(seed_for(c.seed, r, "query"), self.device)
+        with timer("query"):
+            return self.strategy.query(view, int(c.query), gen)  # type: ignore[arg-type]
 
     def _check_selection(self, idx: torch.Tensor, unl: torch.Tensor, budget: int) -> None:
         """Enforce the selection contract on whatever a strategy returned."""
@@ -460,10 +467,28 @@ class ALRun:
         self = cls(config, store=store, dataset=dataset, callbacks=callbacks, run_id=run_id)
         last = store.last_complete_round(run_id)
         if last >= 0:
-            for _r, sel in sorted(store.get_selections(run_id).items()):
+            stored = sorted(store.get_selections(run_id).items())
+
+            def label_round(sel: dict[str, Any]) -> None:
                 idx = torch.as_tensor(sel["indices"], dtype=torch.long)
                 self.labels[idx] = torch.as_tensor(sel["labels"], dtype=torch.long)
                 self.labeled_mask[idx] = True
+
+            if not self.strategy.replay_on_resume:
+                for _r, sel in stored[: last + 1]:
+                    label_round(sel)
+            else:
+                # The strategy keeps state between its query and the next training (CEAL's
+                # pseudo-labels), so every round's model depends on the previous query: replay the
+                # whole run from round 0 (training and queries, no oracle) and check each selection.
+                label_round(stored[0][1])
+                for r in range(1, last + 1):
+                    self._train(r - 1, Timer(self.device))
+                    replay = self._query(r, Timer(self.device)).indices.cpu().tolist()
+                    if replay != stored[r][1]["indices"]:
+                        raise RuntimeError(f"resume of {run_id}: replaying round {r} gave a different selection; "
+                                           "the run cannot be resumed exactly (made by another alkit version?)")
+                    label_round(stored[r][1])
             self.round = last
             self._train(last, Timer(self.device))  # same seed as the original round: same weights
             for row in store.get_rounds(run_id):

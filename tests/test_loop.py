@@ -60,9 +60,13 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("strategy", ["entropy", "random"])
-def test_resume_after_crash_matches_uninterrupted(digits, tmp_path, strategy):
-    config = cfg(strategy=strategy, rounds=4)
+@pytest.mark.parametrize("strategy, params", [
+    ("entropy", {}), ("random", {}),
+    # CEAL keeps pseudo-labels between its query and the next training: resume must rebuild them
+    ("ceal", {"delta0": 2.0, "schedule": "constant"}),
+])
+def test_resume_after_crash_matches_uninterrupted(digits, tmp_path, strategy, params):
+    config = cfg(strategy=strategy, strategy_params=params, rounds=4)
     full = run_active_learning(config, dataset=digits)
 
     store = RunStore(tmp_path)

@@ -42,6 +42,8 @@ class PoolView:
         Pool indices of the labeled items, ascending.
     num_classes : int
     device : torch.device
+    round : int or None
+        The AL round this query is for (1 = first query), set by the loop; None outside a run.
     """
 
     unlabeled: torch.Tensor
@@ -49,6 +51,7 @@ class PoolView:
     num_classes: int
     device: torch.device
     _fields: dict[str, Any] = field(default_factory=dict, repr=False)
+    round: int | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self._fields) - NEEDS

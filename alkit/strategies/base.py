@@ -89,6 +89,9 @@ class Strategy:
     mc_samples: int = 0
     #: Whether ``alkit demo`` runs this strategy (cheap enough for digits on a CPU).
     in_demo: ClassVar[bool] = True
+    #: True when state made by ``query`` feeds the next training (e.g. CEAL's pseudo-labels):
+    #: ``ALRun.resume`` then replays the run from round 0 instead of retraining only the last round.
+    replay_on_resume: ClassVar[bool] = False
 
     # --- introspection -----------------------------------------------------------------
     @classmethod
