@@ -622,6 +622,7 @@ class EnsembleVarRatio(ScoreStrategy):
     classification*, CVPR 2018.
     """
 
+    in_demo = False  # k full trainings per round: ~6x a plain strategy, too slow for the 3-minute demo
     needs = frozenset({"inputs", "model"})
 
     def __init__(self, k: int = 5, secondary: bool = True, tie_break: str = "index") -> None:
