@@ -301,3 +301,26 @@ def test_cluster_margin_uses_margin_scores():
     sel = get_strategy("cluster_margin").query(view, 4, gen())
     assert torch.allclose(sel.scores, margin_scores(view.probs)[sel.indices])
     assert math.isfinite(float(sel.scores.sum()))
+
+
+def test_kcenter_pca_variant_matches_explicit_projection():
+    """pca_dim reproduces the survey/DeepAL+ variant: k-center on the top principal components."""
+    from alkit.strategies import get_strategy
+    from alkit.strategies.diversity import pca_project
+    from alkit.testing import synthetic_view
+
+    view = synthetic_view({"embeddings", "labeled_embeddings"}, n_pool=300, n_labeled=20, dim=16, seed=4)
+    g = torch.Generator().manual_seed(0)
+    picked = get_strategy("kcenter", pca_dim=4).query(view, 10, g).indices
+    xu, xl = pca_project(view.embeddings.double(), view.labeled_embeddings.double(), 4)
+    # the projection keeps the variance of the top components: its covariance is diagonal, descending
+    both = torch.cat([xu, xl])
+    cov = torch.cov(both.T)
+    assert torch.allclose(cov, torch.diag(torch.diagonal(cov)), atol=1e-8)
+    assert bool((torch.diagonal(cov)[:-1] >= torch.diagonal(cov)[1:]).all())
+    projected = type(view)(unlabeled=view.unlabeled, labeled=view.labeled, num_classes=view.num_classes,
+                           device=view.device, _fields={"embeddings": xu.float(), "labeled_embeddings": xl.float()})
+    expected = get_strategy("kcenter").query(projected, 10, g).indices
+    assert torch.equal(picked, expected)
+    with pytest.raises(ValueError, match="pca_dim"):
+        get_strategy("kcenter", pca_dim=0).query(view, 3, g)

@@ -169,3 +169,12 @@ def test_missing_need_is_a_clear_error():
 def test_full_name_set_is_reachable():
     for name in ALL:
         assert get_strategy_class(name).name == name
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_docstring_documents_every_hyperparameter_and_a_reference(name):
+    cls = get_strategy_class(name)
+    doc = inspect.getdoc(cls) or ""
+    assert "References" in doc, f"{name}: numpydoc References section missing"
+    missing = [p for p in cls.param_names() if p not in doc]
+    assert not missing, f"{name}: hyperparameters {missing} not documented"

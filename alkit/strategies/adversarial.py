@@ -243,6 +243,8 @@ class AdversarialBIM(_AdversarialScore):
         changes (e.g. a saturated, zero-gradient region); 100 bounds the cost.
     batch_size : int
         Items attacked together (each with its own stopping mask); results do not depend on it.
+    tie_break : {"index", "random"}
+        Exact ties go to the lowest pool index, or are ordered by the seeded generator.
 
     Notes
     -----
@@ -291,6 +293,8 @@ class AdversarialDeepFool(_AdversarialScore):
         [DAL-code]: 0.02). ⚠ DeepAL+ uses no overshoot; pass ``overshoot=0`` to match it.
     batch_size : int
         Items attacked together (each with its own stopping mask); results do not depend on it.
+    tie_break : {"index", "random"}
+        Exact ties go to the lowest pool index, or are ordered by the seeded generator.
 
     Notes
     -----

@@ -277,6 +277,12 @@ class EntropyMC(_MCScore):
     tie_break : {"index", "random"}
         Exact ties go to the lowest pool index, or are ordered by the seeded generator.
 
+    Notes
+    -----
+    ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
+    its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
+    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
+
     References
     ----------
     Gal, Islam & Ghahramani, *Deep Bayesian Active Learning with Image Data*, ICML 2017.
@@ -296,6 +302,12 @@ class MarginMC(_MCScore):
         T, the number of MC-dropout passes (survey: 10).
     tie_break : {"index", "random"}
 
+    Notes
+    -----
+    ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
+    its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
+    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
+
     References
     ----------
     Zhan et al., *A Comparative Survey of Deep Active Learning*, 2022 (MarginSamplingDropout).
@@ -314,6 +326,12 @@ class LeastConfidenceMC(_MCScore):
     mc_samples : int
         T, the number of MC-dropout passes (survey: 10).
     tie_break : {"index", "random"}
+
+    Notes
+    -----
+    ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
+    its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
+    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
 
     References
     ----------
@@ -338,6 +356,12 @@ class BALD(_MCScore):
         T, the number of MC-dropout passes (survey: 10).
     tie_break : {"index", "random"}
 
+    Notes
+    -----
+    ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
+    its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
+    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
+
     References
     ----------
     Houlsby, Huszár, Ghahramani & Lengyel, *Bayesian Active Learning for Classification and
@@ -357,6 +381,12 @@ class MeanSTD(_MCScore):
     mc_samples : int
         T, the number of MC-dropout passes (survey: 10).
     tie_break : {"index", "random"}
+
+    Notes
+    -----
+    ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
+    its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
+    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
 
     References
     ----------

@@ -187,6 +187,13 @@ class KMeansSampling(Strategy):
         Convergence when the total squared centroid shift is ``<= tol × mean feature variance``
         (scikit-learn's rule).
 
+    Notes
+    -----
+    ⚠ The survey's prose describes KMeans as k-means++ *seeding* (successive centres drawn with
+    probability ∝ D², which is BADGE's rule); DeepAL+'s code runs full Lloyd k-means and picks the
+    point nearest each centroid. alkit follows the code; for the prose's variant use ``badge``'s
+    seeding on embeddings (``max_iter`` cannot turn Lloyd off: the seeding alone is not exposed here).
+
     References
     ----------
     Lloyd, *Least squares quantization in PCM*, 1982; Arthur & Vassilvitskii, *k-means++*, 2007;
@@ -260,6 +267,21 @@ def _cluster_representatives(
 # --------------------------------------------------------------------------------------------
 # k-center greedy
 # --------------------------------------------------------------------------------------------
+def pca_project(x: torch.Tensor, y: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Project the rows of ``x`` and ``y`` on the top ``dim`` principal components of their union.
+
+    Exact PCA from the ``d × d`` covariance (``torch.linalg.eigh``), so no random projection and no
+    ``N × N`` matrix; stays on the device.
+    """
+    both = torch.cat([x, y]) if y.shape[0] else x
+    mean = both.mean(0, keepdim=True)
+    centred = both - mean
+    cov = centred.T @ centred / max(1, both.shape[0] - 1)
+    _, vecs = torch.linalg.eigh(cov)  # ascending eigenvalues
+    comps = vecs[:, -dim:].flip(1)
+    return (x - mean) @ comps, (y - mean) @ comps
+
+
 @register_strategy("kcenter")
 class KCenterGreedy(Strategy):
     r"""Greedy k-center (core-set), farthest-first traversal from the labeled set (reference §4.11).
@@ -272,8 +294,15 @@ class KCenterGreedy(Strategy):
 
     With an empty labeled set the first centre is the unlabeled point closest to the embedding mean
     (deterministic; its score is its distance to the mean). Distances are computed in the
-    embeddings' dtype (half precision is promoted to float32). No PCA is applied (the survey's
-    32-dim / DeepAL+'s 50-dim PCA variants are not reproduced).
+    embeddings' dtype (half precision is promoted to float32).
+
+    Parameters
+    ----------
+    pca_dim : int or None
+        ⚠ Sener & Savarese and ``None`` (the default): distances in the full embedding. The survey's
+        text projects to 32 principal components and DeepAL+'s ``KCenterGreedyPCA`` to 50; pass
+        ``pca_dim=32`` or ``50`` to reproduce them. The projection is exact PCA (eigendecomposition
+        of the ``d × d`` covariance of ``L ∪ U``, on the device), so it needs no randomness.
 
     References
     ----------
@@ -283,13 +312,18 @@ class KCenterGreedy(Strategy):
 
     needs = frozenset({"embeddings", "labeled_embeddings"})
 
-    def __init__(self) -> None:
-        pass
+    def __init__(self, pca_dim: int | None = None) -> None:
+        self.pca_dim = pca_dim
 
     def _select(self, view: PoolView, k: int, generator: torch.Generator | None) -> Selection:
+        if self.pca_dim is not None and (isinstance(self.pca_dim, bool) or not isinstance(self.pca_dim, int)
+                                         or self.pca_dim < 1):
+            raise ValueError(f"pca_dim must be a positive integer or None, got {self.pca_dim!r}")
         t0 = time.perf_counter()
         x = _as_float(view.embeddings)
         lab = view.labeled_embeddings.to(x.dtype)
+        if self.pca_dim is not None and self.pca_dim < x.shape[1]:
+            x, lab = pca_project(x, lab, self.pca_dim)
         x_sq = (x * x).sum(1)
         picks = torch.empty(k, dtype=torch.long, device=x.device)
         scores = torch.empty(k, dtype=x.dtype, device=x.device)

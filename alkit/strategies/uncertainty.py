@@ -23,7 +23,12 @@ __all__ = ["RandomSampling", "EntropySampling", "MarginSampling", "LeastConfiden
 class RandomSampling(Strategy):
     """Uniform sampling without replacement from the unlabeled pool (reference §4.1).
 
-    The baseline every strategy must beat. Uses only the given generator, never the global RNG.
+    The baseline every strategy must beat. Uses only the given generator, never the global RNG
+    (⚠ DeepAL+ draws from NumPy's global RNG, so its runs depend on everything drawn before).
+
+    References
+    ----------
+    Settles, *Active Learning Literature Survey*, 2009 (passive sampling baseline).
     """
 
     needs = frozenset()
@@ -65,6 +70,11 @@ class EntropySampling(_ProbScore):
 class MarginSampling(_ProbScore):
     r"""Smallest gap between the two most likely classes, :math:`a = -(p_{(1)} - p_{(2)})` (reference §4.3).
 
+    Parameters
+    ----------
+    tie_break : {"index", "random"}
+        Exact ties go to the lowest pool index, or are ordered by the seeded generator.
+
     References
     ----------
     Scheffer, Decomain & Wrobel, *Active hidden Markov models for information extraction*, 2001.
@@ -77,6 +87,11 @@ class MarginSampling(_ProbScore):
 @register_strategy("least_conf")
 class LeastConfidence(_ProbScore):
     r"""Lowest top-class probability, :math:`a = -p_{(1)}` (reference §4.4).
+
+    Parameters
+    ----------
+    tie_break : {"index", "random"}
+        Exact ties go to the lowest pool index, or are ordered by the seeded generator.
 
     References
     ----------
@@ -104,6 +119,17 @@ class VariationRatio(ScoreStrategy):
         the MC-mean confidence :math:`1-\bar p_{(1)}`, added scaled by :math:`1/(2T)` so it never
         reorders different vote counts.
     tie_break : {"index", "random"}
+        Exact ties go to the lowest pool index, or are ordered by the seeded generator.
+
+    Notes
+    -----
+    ⚠ ``mode="deterministic"`` reproduces the survey / DeepAL+ (where VarRatio is LeastConf under
+    another name); ``mode="mc"`` reproduces Gal, Islam & Ghahramani's definition.
+
+    References
+    ----------
+    Freeman, *Elementary Applied Statistics*, 1965; Gal, Islam & Ghahramani, *Deep Bayesian Active
+    Learning with Image Data*, ICML 2017.
     """
 
     def __init__(self, mode: str = "deterministic", mc_samples: int = 10, secondary: bool = True,
