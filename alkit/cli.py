@@ -304,6 +304,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    import torch
+
+    from alkit.reproduce import print_waal_fmnist, reproduce_waal_fmnist
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seeds = _csv(args.seeds, int) or [0]
+    t0 = time.perf_counter()
+    results = reproduce_waal_fmnist(args.strategy, seeds, epochs=args.epochs, progress=not args.quiet)
+    print_waal_fmnist(results)
+    print(f"total {time.perf_counter() - t0:.1f} s; results in benchmarks/results/waal_fmnist.json")
+    return 0
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="alkit", description="alkit — an interactive teaching kit for deep active learning.")
@@ -364,6 +379,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="cpu")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=cmd_bench)
+
+    rp = sub.add_parser("reproduce", help="a paper's protocol, printed beside the paper's numbers")
+    rp.add_argument("experiment", choices=["waal-fmnist"], help="waal-fmnist: WAAL's Fashion-MNIST table (App. G.4)")
+    rp.add_argument("--strategy", default="waal", help="waal (default), or random / any strategy for the baseline row")
+    rp.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    rp.add_argument("--epochs", type=int, default=None, help="per-round training length (see alkit.reproduce)")
+    rp.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    rp.add_argument("--quiet", action="store_true")
+    rp.set_defaults(func=cmd_reproduce)
 
     sub.add_parser("datasets", help="list dataset names").set_defaults(func=cmd_datasets)
     sub.add_parser("strategies", help="list strategy names").set_defaults(func=cmd_strategies)
