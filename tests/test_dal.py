@@ -237,3 +237,17 @@ def test_invalid_settings_and_empty_labeled_set():
     empty = synthetic_view({"embeddings", "labeled_embeddings"}, n_labeled=0)
     with pytest.raises(ValueError, match="non-empty labeled set"):
         get_strategy("dal").query(empty, 3, _gen())
+
+
+def test_step_budget_ends_training_at_the_end_of_an_epoch():
+    from alkit.strategies.dal import make_discriminator, train_discriminator
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(100, 4, generator=g)
+    y = (torch.rand(100, generator=g) < 0.5).long()  # random labels: 98% is out of reach
+    fit = train_discriminator(make_discriminator(4), x, y, (1.0, 1.0), lr=1e-3, max_epochs=50, batch_size=32,
+                              stop_accuracy=0.98, generator=g, max_steps=10)
+    assert fit.epochs == 3 and not fit.stopped  # 4 steps per epoch: the budget of 10 is passed in epoch 3
+    fit = train_discriminator(make_discriminator(4), x, y, (1.0, 1.0), lr=1e-3, max_epochs=5, batch_size=32,
+                              stop_accuracy=0.98, generator=g, max_steps=None)
+    assert fit.epochs == 5
