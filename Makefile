@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.alkit-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench lint clean apt
+.PHONY: setup demo test bench lint clean apt lab
 
 setup: $(STAMP) apt
 
@@ -29,14 +29,18 @@ apt:
 demo: setup
 	$(VENV)/bin/alkit demo
 
+# Unit tests and every notebook (nbmake, smoke mode; the root conftest.py sets ALKIT_SMOKE=1).
 test: setup
-	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 --nbmake --nbmake-timeout=300 tests notebooks $(PYTEST_ARGS)
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks
 
 bench: setup
 	$(PY) -m benchmarks.run
 
 lint: setup
-	$(VENV)/bin/ruff check alkit tests benchmarks
+	$(VENV)/bin/ruff check alkit tests benchmarks dashboard notebooks
 
 clean:
 	rm -rf alkit-workspace .pytest_cache
