@@ -190,3 +190,62 @@ def test_no_labeled_inputs_still_returns_a_selection():
                                  inputs=torch.randn(12, 6, generator=g), labeled_inputs=torch.empty(0, 6))
     sel = VAAL(**TINY).query(view, 3, _gen(0))
     assert len(set(sel.indices.tolist())) == 3
+
+
+# --- ablations: vae_mode = "frozen" / "none" ---------------------------------------------------
+def test_ablation_modes_on_the_biased_toy():
+    """Calibrated once (official lambda2 = 1, summed KL, seeds 0-2): share of the 20 picks from blob B
+    adversarial 1.00 / 0.90 / 0.75, frozen 1.00 / 0.95 / 0.95, none 1.00 / 1.00 / 1.00."""
+    for mode in ("frozen", "none"):
+        s = VAAL(latent_dim=4, mlp_hidden=32, disc_hidden=64, epochs=10, batch_size=32, vae_mode=mode)
+        for seed in (0, 1):
+            view, is_b = _toy(seed)
+            sel = s.query(view, 20, _gen(seed))
+            from_b = is_b[torch.searchsorted(view.unlabeled, sel.indices)].float().mean().item()
+            assert from_b >= 0.9, f"{mode}, seed {seed}: only {from_b:.2f} of the picks from B"
+
+
+def test_frozen_vae_never_sees_the_discriminator():
+    view = _view((6,), n_l=8, n_u=40)
+    fits = [VAAL(**TINY, vae_mode="frozen", lambda2=l2, num_adv_steps=n).fit_networks(
+        view.labeled_inputs, view.inputs, 3) for l2, n in ((1.0, 1), (50.0, 1), (1.0, 3))]
+    params = [torch.cat([p.flatten() for p in vae.parameters()]) for vae, _, _ in fits]
+    assert torch.equal(params[0], params[1])  # lambda2 has no effect: no adversarial term
+    assert torch.equal(params[0], params[2])  # D's training does not move the VAE
+    assert not any(p.requires_grad for p in fits[0][0].parameters())
+    d0, d2 = (torch.cat([p.flatten() for p in disc.parameters()]) for _, disc, _ in (fits[0], fits[2]))
+    assert not torch.equal(d0, d2)
+    logs = fits[0][2]
+    assert all(torch.isfinite(logs[k]) for k in ("recon", "kl", "adv", "disc"))
+    # and it is not the adversarial VAE
+    adv_vae = VAAL(**TINY).fit_networks(view.labeled_inputs, view.inputs, 3)[0]
+    assert not torch.equal(params[0], torch.cat([p.flatten() for p in adv_vae.parameters()]))
+
+
+@pytest.mark.parametrize("shape", [(6,), (1, 28, 28)])
+def test_no_vae_discriminates_flattened_inputs(shape):
+    from alkit.strategies.vaal import FlattenEncoder
+
+    s = VAAL(**TINY, vae_mode="none")
+    view = _view(shape)
+    with forbid_host_transfers():
+        sel = s.query(view, 4, _gen(0))
+    assert len(set(sel.indices.tolist())) == 4
+    enc, disc, logs = s.fit_networks(view.labeled_inputs, view.inputs, sel.extras["seed"])
+    assert isinstance(enc, FlattenEncoder) and list(enc.parameters()) == []
+    assert disc.net[0].in_features == math.prod(shape)
+    assert logs["recon"] is None and logs["kl"] is None and logs["adv"] is None
+    assert sel.extras["vae_recon"] is None and math.isfinite(sel.extras["disc_loss"])
+    with torch.no_grad():
+        want = -disc(view.inputs.flatten(1))
+    assert torch.allclose(sel.scores.sort().values, want.topk(4).values.sort().values)
+
+
+def test_vae_mode_default_and_validation():
+    assert VAAL().vae_mode == "adversarial"
+    view = _view((6,), n_l=8, n_u=40)
+    a = VAAL(**TINY).query(view, 5, _gen(2))
+    b = VAAL(**TINY, vae_mode="adversarial").query(view, 5, _gen(2))
+    assert torch.equal(a.indices, b.indices) and a.extras == b.extras
+    with pytest.raises(ValueError, match="vae_mode"):
+        VAAL(**TINY, vae_mode="off").query(view, 2, _gen(0))

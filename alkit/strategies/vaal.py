@@ -31,6 +31,7 @@ __all__ = [
     "VAAL",
     "MLPVAE",
     "ConvVAE",
+    "FlattenEncoder",
     "VAALDiscriminator",
     "build_vae",
     "clamped_bce",
@@ -45,6 +46,7 @@ __all__ = [
 BCE_EPS = 1e-6
 _SEED_MASK = (1 << 63) - 1
 _INFER_BATCH = 1024  # batch size of the scoring pass
+_VAE_MODES = ("adversarial", "frozen", "none")
 
 
 # ======================================================================================
@@ -244,6 +246,25 @@ class ConvVAE(_VAEBase):
         return out[:, :, top : top + h, left : left + w]
 
 
+class FlattenEncoder(_VAEBase):
+    """No VAE (``vae_mode="none"``): the "latent mean" is the flattened input, ``latent_dim = prod(shape)``.
+
+    Has no parameters; ``encode`` returns ``(x.flatten(1), zeros)`` so it plugs into the scoring path.
+    """
+
+    def __init__(self, input_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.latent_dim = math.prod(self.input_shape)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        flat = x.flatten(1)
+        return flat, torch.zeros_like(flat)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError("FlattenEncoder has no decoder (vae_mode='none' trains no VAE)")
+
+
 class VAALDiscriminator(nn.Module):
     """``Linear(d→512)–ReLU–Linear(512→512)–ReLU–Linear(512→1)–Sigmoid``: P(latent is labeled).
 
@@ -364,6 +385,17 @@ class VAAL(Strategy):
         Width of the two hidden layers of the MLP VAE (flat inputs; not in the official code).
     disc_hidden : int
         Width of the discriminator's two hidden layers (official: 512).
+    vae_mode : {"adversarial", "frozen", "none"}
+        Ablations of VAAL's latent space (VAAL paper §4.4 ablates the same two parts).
+        ``"adversarial"`` (default): VAAL, the VAE and D trained together as above.
+        ``"frozen"``: the VAE is trained first on its own loss alone (:math:`\lambda_1`
+        :math:`\mathcal L_\text{trd}`, the same ``iterations × num_vae_steps`` steps and batch
+        sizes, no adversarial term, so ``lambda2`` has no effect), then frozen (eval mode, no more
+        updates) while D trains for ``iterations × num_adv_steps`` steps on its latent means.
+        ``"none"``: no VAE at all; D (same widths) learns labeled-vs-unlabeled on the flattened
+        raw inputs for ``iterations × num_adv_steps`` steps. In ``"none"`` mode the extras
+        ``vae_recon``, ``vae_kl`` and ``vae_adv`` are None; in ``"frozen"`` mode ``vae_adv`` is
+        the VAE's adversarial term measured (not trained on) during D's training.
 
     Notes
     -----
@@ -416,6 +448,7 @@ class VAAL(Strategy):
         conv_width: int = 32,
         mlp_hidden: int = 256,
         disc_hidden: int = 512,
+        vae_mode: str = "adversarial",
     ) -> None:
         self.latent_dim = latent_dim
         self.beta = beta
@@ -433,9 +466,12 @@ class VAAL(Strategy):
         self.conv_width = conv_width
         self.mlp_hidden = mlp_hidden
         self.disc_hidden = disc_hidden
+        self.vae_mode = vae_mode
 
     # --- pieces ----------------------------------------------------------------------------
     def _check(self) -> None:
+        if self.vae_mode not in _VAE_MODES:
+            raise ValueError(f"vae_mode must be one of {_VAE_MODES}, got {self.vae_mode!r}")
         if self.kl_reduction not in ("sum", "mean"):
             raise ValueError(f"kl_reduction must be 'sum' or 'mean', got {self.kl_reduction!r}")
         for name in ("latent_dim", "batch_size", "num_vae_steps", "num_adv_steps", "conv_width", "mlp_hidden",
@@ -464,10 +500,14 @@ class VAAL(Strategy):
         The logs are 0-d tensors on the inputs' device: final-epoch means of ``recon`` (MSE summed
         over the labeled and unlabeled batch), ``kl`` (unweighted, likewise), ``adv`` (the VAE's
         adversarial term) and ``disc`` (the discriminator loss). Nothing leaves the device here.
+        With ``vae_mode="none"`` the first return value is a :class:`FlattenEncoder` (no VAE) and
+        ``recon``, ``kl`` and ``adv`` are None.
         """
         from alkit.learner import seeded
 
         self._check()
+        if self.vae_mode != "adversarial":
+            return self._fit_ablation(x_labeled, x_unlabeled, seed)
         dev = x_unlabeled.device
         n_l, n_u = len(x_labeled), len(x_unlabeled)
         iters, per_epoch = self.num_iterations(n_l + n_u)
@@ -532,6 +572,82 @@ class VAAL(Strategy):
         disc.eval()
         return vae, disc, logs
 
+    def _fit_ablation(
+        self, x_labeled: torch.Tensor, x_unlabeled: torch.Tensor, seed: int
+    ) -> tuple[_VAEBase, VAALDiscriminator, dict[str, torch.Tensor | None]]:
+        """``vae_mode="frozen"``: VAE alone, then D on its frozen latents; ``"none"``: D on flattened inputs."""
+        from alkit.learner import seeded
+
+        dev = x_unlabeled.device
+        n_l, n_u = len(x_labeled), len(x_unlabeled)
+        iters, per_epoch = self.num_iterations(n_l + n_u)
+        window = min(iters, per_epoch)
+        shape = tuple(x_unlabeled.shape[1:])
+        zero = torch.zeros((), device=dev)
+        logs: dict[str, torch.Tensor | None] = {"recon": None, "kl": None, "adv": None, "disc": None}
+        with seeded(seed, dev):
+            if self.vae_mode == "frozen":
+                enc: _VAEBase = build_vae(shape, self.latent_dim, self.arch, self.conv_width,
+                                          self.mlp_hidden).to(dev)
+                disc = VAALDiscriminator(self.latent_dim, self.disc_hidden).to(dev)
+            else:
+                enc = FlattenEncoder(shape).to(dev)
+                disc = VAALDiscriminator(enc.latent_dim, self.disc_hidden).to(dev)
+            lab = _BatchStream(n_l, self.batch_size, dev) if n_l else None
+            unl = _BatchStream(n_u, self.batch_size, dev)
+
+            def draw() -> tuple[torch.Tensor | None, torch.Tensor]:
+                return (x_labeled[lab.next()] if lab is not None else None), x_unlabeled[unl.next()]
+
+            if self.vae_mode == "frozen":  # phase 1: the VAE on its own loss, never shown D
+                opt_v = torch.optim.Adam(enc.parameters(), lr=self.lr_vae, foreach=True)
+                enc.train()
+                recon_sum, kl_sum = zero, zero
+                for it in range(iters):
+                    for _ in range(self.num_vae_steps):
+                        xl, xu = draw()
+                        recon_u, _, mu_u, logvar_u = enc(xu)
+                        trd, mse, kl = vae_trd_loss(xu, recon_u, mu_u, logvar_u, self.beta, self.kl_reduction)
+                        if xl is not None:
+                            recon_l, _, mu_l, logvar_l = enc(xl)
+                            trd_l, mse_l, kl_l = vae_trd_loss(xl, recon_l, mu_l, logvar_l, self.beta,
+                                                              self.kl_reduction)
+                            trd, mse, kl = trd + trd_l, mse + mse_l, kl + kl_l
+                        opt_v.zero_grad(set_to_none=True)
+                        (self.lambda1 * trd).backward()
+                        opt_v.step()
+                        if it >= iters - window:
+                            recon_sum = recon_sum + mse.detach()
+                            kl_sum = kl_sum + kl.detach()
+                n_vae = window * self.num_vae_steps
+                logs["recon"], logs["kl"] = recon_sum / n_vae, kl_sum / n_vae
+            enc.eval()  # frozen from here on (BatchNorm running statistics included)
+            enc.requires_grad_(False)
+            opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr_disc, foreach=True)
+            disc.train()
+            d_sum, adv_sum = zero, zero
+            for it in range(iters):
+                for _ in range(self.num_adv_steps):
+                    xl, xu = draw()
+                    with torch.no_grad():
+                        mu_u = enc.encode(xu)[0]
+                        mu_l = enc.encode(xl)[0] if xl is not None else None
+                    d_u = disc(mu_u)
+                    d_l = disc(mu_l) if mu_l is not None else None
+                    d_loss = discriminator_loss(d_l, d_u)
+                    opt_d.zero_grad(set_to_none=True)
+                    d_loss.backward()
+                    opt_d.step()
+                    if it >= iters - window:
+                        d_sum = d_sum + d_loss.detach()
+                        adv_sum = adv_sum + vae_adversarial_loss(None if d_l is None else d_l.detach(), d_u.detach())
+        n_adv = window * self.num_adv_steps
+        logs["disc"] = d_sum / n_adv
+        if self.vae_mode == "frozen":
+            logs["adv"] = adv_sum / n_adv
+        disc.eval()
+        return enc, disc, logs
+
     def select_with(
         self,
         view: PoolView,
@@ -554,11 +670,14 @@ class VAAL(Strategy):
         t1 = time.perf_counter()
         pos, picked, scores = self.select_with(view, k, lambda x: vae.encode(x)[0], disc)
         t2 = time.perf_counter()
+        def num(t: torch.Tensor | None) -> float | None:
+            return None if t is None else float(t.item())
+
         extras: dict[str, Any] = {
-            "vae_recon": float(logs["recon"].item()),
-            "vae_kl": float(logs["kl"].item()),
-            "vae_adv": float(logs["adv"].item()),
-            "disc_loss": float(logs["disc"].item()),
+            "vae_recon": num(logs["recon"]),
+            "vae_kl": num(logs["kl"]),
+            "vae_adv": num(logs["adv"]),
+            "disc_loss": num(logs["disc"]),
             "disc_unlabeled_mean": float((-scores.mean()).item()),
             "iterations": self.num_iterations(view.n_labeled + view.n_unlabeled)[0],
             "seed": seed,
