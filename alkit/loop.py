@@ -65,6 +65,9 @@ class ALConfig:
     """How the task model is trained each round."""
     store_embeddings: int = 0
     """Store float16 embeddings of up to this many pool items per round (for the dashboard); 0 = none."""
+    theory_terms: bool = False
+    """Measure the bound terms each round (labeled risk, test error, proxy H-divergence and W1 between labeled
+    and unlabeled embeddings; :func:`alkit.theory.theory_terms`) into ``extras["theory"]``."""
 
     def resolved(self) -> ALConfig:
         """A copy with every ``None`` replaced by the dataset preset, validated."""
@@ -373,6 +376,13 @@ class ALRun:
         acc, per_class = self._evaluate(timer)
         fit = self.fit_report
         extras.update(self.hook.round_extras())
+        if c.theory_terms:
+            from alkit.theory.loop_terms import theory_terms
+
+            with timer("theory"):
+                extras["theory"] = theory_terms(self.learner, self.dataset, self.labeled_indices(),
+                                                self.unlabeled_indices(), self.labels,
+                                                seed=seed_for(c.seed, r, "theory"))
         if fit is not None:
             extras["fit"] = {"epochs_run": fit.epochs_run, "steps": fit.steps, "best_epoch": fit.best_epoch,
                              "best_val_accuracy": fit.best_val_accuracy,
