@@ -18,13 +18,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[all]"
 	@touch $(STAMP)
 
-# Debian packages the project uses (offline Fashion-MNIST); skipped where root/apt are unavailable.
+# Debian packages the project uses: offline Fashion-MNIST, and Chromium for the dashboard's browser test
+# (Playwright drives Debian's Chromium; `playwright install` is never run). Skipped where root/apt are
+# unavailable; the tests that need them then skip with a reason.
+APT_PKGS := $(if $(wildcard /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz),,dataset-fashion-mnist) \
+            $(if $(wildcard /usr/bin/chromium),,chromium)
 apt:
-	@if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then :; \
+	@if [ -z "$(strip $(APT_PKGS))" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
-	  || echo "warning: could not install dataset-fashion-mnist; its tests will skip"; \
-	else echo "note: not root or no apt-get: dataset-fashion-mnist not installed; its tests will skip"; fi
+	  echo "installing Debian packages: $(strip $(APT_PKGS))"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PKGS) >/dev/null) \
+	  || echo "warning: could not install $(strip $(APT_PKGS)); the tests that need them will skip"; \
+	else echo "note: not root or no apt-get: $(strip $(APT_PKGS)) not installed; the tests that need them will skip"; fi
 
 demo: setup
 	$(VENV)/bin/alkit demo
