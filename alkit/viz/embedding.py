@@ -1,0 +1,291 @@
+"""2-D maps of a model's features across active-learning rounds (dashboard and notebooks).
+
+The map is fitted **once**, on the features of one reference round, and every other round's
+features are pushed through the same fitted map (``transform``), so points move between rounds
+only because the model's features moved, not because a new layout was drawn.
+
+Caveat worth saying in a lecture: each round trains a fresh model, so two rounds' feature
+spaces are related only through the data they were trained on. The fitted-once map shows how
+the pool looks *through the reference round's lens*; it is an alignment, not an identity.
+
+Methods: ``"umap"`` (umap-learn, the default the dashboard shows) and ``"pca"`` (exact, instant;
+useful on slow machines). ``import umap`` compiles numba code on first use (tens of seconds),
+so it is imported only when a UMAP map is fitted.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "METHODS",
+    "STATUS_COLORS",
+    "Projector",
+    "RunEmbeddingMap",
+    "subsample_keep",
+    "point_status",
+    "embedding_figure",
+    "picked_pool_indices",
+]
+
+METHODS = ("umap", "pca")
+STATUS_ORDER = ("unlabeled", "labeled", "selected")
+STATUS_COLORS = {"unlabeled": "#b8b8b8", "labeled": "#1f77b4", "selected": "#d62728"}
+
+
+def _as_features(x: Any, what: str = "features") -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float32)
+    if arr.ndim != 2:
+        raise ValueError(f"{what} must be a 2-D array (points, dims), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{what} has no rows")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{what} contains NaN or inf")
+    return arr
+
+
+class Projector:
+    """A 2-D map fitted once and reused for any number of ``transform`` calls.
+
+    Parameters
+    ----------
+    method : {"umap", "pca"}
+    n_neighbors, min_dist : UMAP parameters.
+    n_epochs : int
+        UMAP optimisation epochs of the fit; ``transform`` runs a third of them.
+    seed : int
+        Seeds the fit subsample and UMAP (a seeded UMAP runs single-threaded: reproducible layouts).
+    max_fit : int
+        At most this many rows are used to fit (a seeded random subset); all rows can be transformed.
+
+    Attributes
+    ----------
+    fit_seconds : float
+        Wall time of :meth:`fit` (for UMAP the first fit in a process includes numba compilation).
+    """
+
+    def __init__(self, method: str = "umap", *, n_neighbors: int = 15, min_dist: float = 0.1, n_epochs: int = 200,
+                 seed: int = 0, max_fit: int = 5000) -> None:
+        if method not in METHODS:
+            raise ValueError(f"unknown projection method {method!r}; valid: {', '.join(METHODS)}")
+        if int(n_neighbors) < 2:
+            raise ValueError(f"n_neighbors must be >= 2, got {n_neighbors}")
+        if int(max_fit) < 3:
+            raise ValueError(f"max_fit must be >= 3, got {max_fit}")
+        self.method = method
+        self.n_neighbors = int(n_neighbors)
+        self.min_dist = float(min_dist)
+        self.n_epochs = int(n_epochs)
+        self.seed = int(seed)
+        self.max_fit = int(max_fit)
+        self.fit_seconds = float("nan")
+        self.dim: int | None = None
+        self._model: Any = None
+        self._mean: np.ndarray | None = None
+        self._components: np.ndarray | None = None
+        self._fit_rows: np.ndarray | None = None  # the fitted features (to return the fit layout for them)
+        self._fit_xy: np.ndarray | None = None
+
+    @property
+    def fitted(self) -> bool:
+        return self.dim is not None
+
+    def fit(self, features: Any) -> Projector:
+        """Fit the map on ``features`` (M, d); returns ``self``."""
+        x = _as_features(features)
+        if x.shape[0] < 3:
+            raise ValueError(f"a 2-D map needs at least 3 points, got {x.shape[0]}")
+        t0 = time.perf_counter()
+        if x.shape[0] > self.max_fit:
+            rng = np.random.default_rng(self.seed)
+            x = x[np.sort(rng.choice(x.shape[0], self.max_fit, replace=False))]
+        if self.method == "pca":
+            self._mean = x.mean(0)
+            _, _, vt = np.linalg.svd(x - self._mean, full_matrices=False)
+            comps = vt[:2]
+            if comps.shape[0] < 2:  # 1-D features: pad a zero axis
+                comps = np.vstack([comps, np.zeros_like(comps)])
+            # Deterministic signs: the largest-magnitude loading of each axis is positive.
+            signs = np.sign(comps[np.arange(2), np.abs(comps).argmax(1)])
+            signs[signs == 0] = 1.0
+            self._components = (comps * signs[:, None]).astype(np.float32)
+            self._fit_xy = (x - self._mean) @ self._components.T
+        else:
+            import umap  # noqa: PLC0415  (slow import: only when a UMAP map is wanted)
+
+            n_nb = min(self.n_neighbors, x.shape[0] - 1)
+            self._model = umap.UMAP(n_components=2, n_neighbors=n_nb, min_dist=self.min_dist, n_epochs=self.n_epochs,
+                                    random_state=self.seed, transform_seed=self.seed, n_jobs=1)
+            self._fit_xy = np.asarray(self._model.fit_transform(x), dtype=np.float32)
+        self._fit_rows = x
+        self.dim = int(x.shape[1])
+        self.fit_seconds = time.perf_counter() - t0
+        return self
+
+    def transform(self, features: Any) -> np.ndarray:
+        """Map ``features`` (M, d) into the fitted 2-D frame; shape (M, 2), float32."""
+        if not self.fitted:
+            raise RuntimeError("the projector is not fitted; call fit() first")
+        x = _as_features(features)
+        if x.shape[1] != self.dim:
+            raise ValueError(f"features have {x.shape[1]} dims but the map was fitted on {self.dim}-dim features "
+                             "(another model architecture?)")
+        if self._fit_rows is not None and x.shape == self._fit_rows.shape and np.array_equal(x, self._fit_rows):
+            return self._fit_xy.copy()  # the fitted points keep their fitted layout
+        if self.method == "pca":
+            return ((x - self._mean) @ self._components.T).astype(np.float32)
+        return np.asarray(self._model.transform(x), dtype=np.float32)
+
+
+def subsample_keep(n: int, n_show: int, keep: Sequence[int] | np.ndarray = (), seed: int = 0) -> np.ndarray:
+    """Sorted row positions: every position in ``keep`` plus a seeded random fill up to ``n_show`` rows.
+
+    The kept rows are never dropped, so the result is longer than ``n_show`` when ``keep`` is.
+    """
+    if n < 0 or n_show < 0:
+        raise ValueError(f"n and n_show must be >= 0, got {n}, {n_show}")
+    keep_arr = np.unique(np.asarray(keep, dtype=np.int64))
+    if keep_arr.size and (keep_arr[0] < 0 or keep_arr[-1] >= n):
+        raise ValueError(f"keep holds positions outside [0, {n})")
+    if n_show >= n:
+        return np.arange(n, dtype=np.int64)
+    rest = np.setdiff1d(np.arange(n, dtype=np.int64), keep_arr, assume_unique=True)
+    n_fill = max(0, n_show - keep_arr.size)
+    rng = np.random.default_rng(seed)
+    fill = rng.choice(rest, size=min(n_fill, rest.size), replace=False) if n_fill else np.empty(0, np.int64)
+    return np.sort(np.concatenate([keep_arr, fill.astype(np.int64)]))
+
+
+def point_status(pool_index: np.ndarray, labeled_before: Sequence[int], selected: Sequence[int]) -> np.ndarray:
+    """``"selected"`` (queried this round), ``"labeled"`` (labeled in an earlier round) or ``"unlabeled"``."""
+    pool_index = np.asarray(pool_index, dtype=np.int64)
+    status = np.full(pool_index.shape, "unlabeled", dtype=object)
+    status[np.isin(pool_index, np.asarray(list(labeled_before), dtype=np.int64))] = "labeled"
+    status[np.isin(pool_index, np.asarray(list(selected), dtype=np.int64))] = "selected"
+    return status
+
+
+class RunEmbeddingMap:
+    """Aligned 2-D coordinates of one stored run: fit once on ``ref_round``, transform the others, memoised.
+
+    Thread-safe; the dashboard keeps one per (run, method, reference round) in its resource cache.
+    """
+
+    def __init__(self, store: Any, run_id: str, *, method: str = "umap", ref_round: int | None = None,
+                 **projector_kw: Any) -> None:
+        self.store = store
+        self.run_id = store.resolve_run_id(run_id)
+        rounds = [r["round"] for r in store.get_rounds(self.run_id) if r["has_embeddings"]]
+        if not rounds:
+            raise ValueError(f"run {self.run_id} stored no embeddings; start runs with store_embeddings > 0 "
+                             "(`alkit run --store-embeddings 2000`, or the dashboard's Run page)")
+        if ref_round is None:
+            ref_round = rounds[-1]
+        if ref_round not in rounds:
+            raise ValueError(f"run {self.run_id} has no embeddings for round {ref_round}; rounds with some: {rounds}")
+        self.ref_round = int(ref_round)
+        self.projector = Projector(method, **projector_kw)
+        self._coords: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
+        self.transform_seconds: dict[int, float] = {}
+
+    @property
+    def method(self) -> str:
+        return self.projector.method
+
+    def coords(self, round_idx: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(pool_index (M,), xy (M, 2))`` of a round; fits the map on first use."""
+        with self._lock:
+            if round_idx in self._coords:
+                return self._coords[round_idx]
+            if not self.projector.fitted:
+                ref = self.store.get_embeddings(self.run_id, self.ref_round)
+                self.projector.fit(ref[1])
+            got = self.store.get_embeddings(self.run_id, round_idx)
+            if got is None:
+                raise ValueError(f"run {self.run_id} has no embeddings for round {round_idx}")
+            t0 = time.perf_counter()
+            xy = self.projector.transform(got[1])
+            self.transform_seconds[round_idx] = time.perf_counter() - t0
+            self._coords[round_idx] = (got[0], xy)
+            return self._coords[round_idx]
+
+
+def embedding_figure(
+    xy: np.ndarray,
+    pool_index: np.ndarray,
+    status: np.ndarray,
+    *,
+    labels: Sequence[int] | np.ndarray | None = None,
+    scores: dict[int, float] | None = None,
+    class_names: Sequence[str] | None = None,
+    title: str = "",
+    webgl: bool | None = None,
+) -> Any:
+    """Scatter of a 2-D map, one trace per status (unlabeled grey, labeled blue, selected red, on top).
+
+    Each point's ``customdata`` is ``[pool index, true class or -1, score or NaN]`` and its hover
+    text shows them; :func:`picked_pool_indices` turns a Streamlit/plotly selection back into pool indices.
+    ``webgl`` (``None``: when more than 3,000 points) draws with WebGL.
+    """
+    import plotly.graph_objects as go
+
+    xy = np.asarray(xy, dtype=np.float32)
+    pool_index = np.asarray(pool_index, dtype=np.int64)
+    status = np.asarray(status, dtype=object)
+    if xy.shape != (len(pool_index), 2) or status.shape != pool_index.shape:
+        raise ValueError(f"xy {xy.shape}, pool_index {pool_index.shape} and status {status.shape} do not match")
+    lab = np.full(len(pool_index), -1, np.int64) if labels is None else np.asarray(labels, dtype=np.int64)
+    if lab.shape != pool_index.shape:
+        raise ValueError(f"labels has shape {lab.shape}, expected {pool_index.shape}")
+    scores = scores or {}
+    sc = np.array([scores.get(int(i), np.nan) for i in pool_index], dtype=float)
+    use_gl = len(pool_index) > 3000 if webgl is None else webgl
+    Scatter = go.Scattergl if use_gl else go.Scatter
+    fig = go.Figure()
+    sizes = {"unlabeled": 5, "labeled": 7, "selected": 11}
+    for st in STATUS_ORDER:
+        m = status == st
+        if not m.any():
+            continue
+        names = [class_names[k] if class_names is not None and 0 <= k < len(class_names) else str(k) for k in lab[m]]
+        text = [f"{html.escape(str(n))}" for n in names]
+        fig.add_trace(Scatter(
+            x=xy[m, 0], y=xy[m, 1], mode="markers", name=f"{st} ({int(m.sum())})",
+            marker={"size": sizes[st], "color": STATUS_COLORS[st],
+                    "line": {"width": 1, "color": "#400000"} if st == "selected" else {"width": 0},
+                    "symbol": "diamond" if st == "selected" else "circle",
+                    "opacity": 0.55 if st == "unlabeled" else 0.95},
+            customdata=np.stack([pool_index[m], lab[m], sc[m]], axis=1), text=text,
+            hovertemplate=("pool index %{customdata[0]}<br>class %{text}<br>score %{customdata[2]:.4g}"
+                           f"<br>{st}<extra></extra>"),
+        ))
+    fig.update_layout(title=title, template="plotly_white", legend={"orientation": "h", "y": -0.08},
+                      xaxis={"showticklabels": False, "title": ""}, yaxis={"showticklabels": False, "title": ""},
+                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, dragmode="lasso", height=560)
+    return fig
+
+
+def picked_pool_indices(fig: Any, points: Sequence[dict]) -> list[int]:
+    """Pool indices of selected points (Streamlit's ``event.selection.points``) of an :func:`embedding_figure`."""
+    out: list[int] = []
+    for p in points:
+        cd = p.get("customdata")
+        if cd is None:
+            curve = p.get("curve_number")
+            pos = p.get("point_index", p.get("point_number"))
+            if curve is None or pos is None or curve >= len(fig.data) or fig.data[curve].customdata is None:
+                continue  # a point of a trace without pool indices (a background heatmap)
+            cd = fig.data[curve].customdata[pos]
+        if isinstance(cd, (list, tuple, np.ndarray)) and len(cd) == 0:
+            continue
+        idx = int(cd[0]) if isinstance(cd, (list, tuple, np.ndarray)) else int(cd)
+        if idx not in out:
+            out.append(idx)
+    return out

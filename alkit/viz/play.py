@@ -1,0 +1,90 @@
+"""Figures of the "you are the strategy" game (:mod:`alkit.play`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["play_figure", "gain_figure"]
+
+_CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+_PICKER_SYMBOLS = ["x", "triangle-up", "square", "star", "cross", "pentagon", "hexagram", "bowtie"]
+
+
+def play_figure(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Sequence[int]] | None = None,
+                grid_res: int = 70, title: str = "") -> Any:
+    """The pool over the model's decision regions.
+
+    Unlabeled points are grey (their classes are hidden: you are the strategy), labeled points
+    carry their class colour, your current pick is ringed in black and ``others`` (picker -> points)
+    are overlaid with one symbol per picker. Each pool point's ``customdata[0]`` is its pool index.
+    """
+    import plotly.graph_objects as go
+
+    k = pg.num_classes
+    xs, ys, probs = pg.grid_probs(grid_res)
+    pred = probs.argmax(-1)
+    conf = probs.max(-1)
+    colors = [_CLASS_COLORS[c % len(_CLASS_COLORS)] for c in range(k)]
+    scale = []
+    for c in range(k):  # a discrete colour scale: one band per class
+        scale += [[c / k, colors[c]], [(c + 1) / k, colors[c]]]
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(x=xs, y=ys, z=pred + 0.5, zmin=0, zmax=k, colorscale=scale, showscale=False, opacity=0.18,
+                             hoverinfo="skip", name="prediction"))
+    fig.add_trace(go.Contour(x=xs, y=ys, z=conf, contours={"start": 1.0 / k + 0.15, "end": 1.0 / k + 0.15, "size": 1,
+                                                              "coloring": "none"},
+                             line={"dash": "dot", "color": "#555", "width": 1}, showscale=False, hoverinfo="skip",
+                             name="low-confidence band"))
+    x = pg.ds.x_train.numpy()
+    y = pg.ds.y_train.numpy()
+    lab = np.asarray(sorted(pg.labeled), dtype=np.int64)
+    unl = np.asarray(pg.unlabeled(), dtype=np.int64)
+    fig.add_trace(go.Scatter(x=x[unl, 0], y=x[unl, 1], mode="markers", name="unlabeled (click or lasso)",
+                             marker={"size": 7, "color": "#9e9e9e", "opacity": 0.75}, customdata=unl[:, None],
+                             hovertemplate="pool index %{customdata[0]}<extra></extra>"))
+    for c in range(k):
+        m = lab[y[lab] == c]
+        if m.size:
+            fig.add_trace(go.Scatter(x=x[m, 0], y=x[m, 1], mode="markers", name=f"labeled: {pg.ds.class_names[c]}",
+                                     marker={"size": 11, "color": colors[c], "line": {"width": 1.5, "color": "white"}},
+                                     customdata=m[:, None], hovertemplate="labeled %{customdata[0]}<extra></extra>"))
+    if pick:
+        p = np.asarray(list(pick), dtype=np.int64)
+        fig.add_trace(go.Scatter(x=x[p, 0], y=x[p, 1], mode="markers", name=f"your pick ({len(p)})",
+                                 marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}},
+                                 customdata=p[:, None], hovertemplate="your pick %{customdata[0]}<extra></extra>"))
+    for i, (name, pts) in enumerate((others or {}).items()):
+        p = np.asarray(list(pts), dtype=np.int64)
+        if p.size:
+            fig.add_trace(go.Scatter(x=x[p, 0], y=x[p, 1], mode="markers", name=f"{name}'s pick",
+                                     marker={"size": 10, "symbol": _PICKER_SYMBOLS[i % len(_PICKER_SYMBOLS)],
+                                             "color": "#d62728" if name == "random" else "#222",
+                                             "line": {"width": 1}},
+                                     customdata=p[:, None], hovertemplate=f"{name} %{{customdata[0]}}<extra></extra>"))
+    x0, x1, y0, y1 = pg.bounds()
+    fig.update_layout(title=title, template="plotly_white", dragmode="lasso", height=520,
+                      xaxis={"range": [x0, x1], "title": ""}, yaxis={"range": [y0, y1], "title": "", "scaleanchor": "x"},
+                      legend={"orientation": "h", "y": -0.1}, margin={"l": 10, "r": 10, "t": 40 if title else 10})
+    return fig
+
+
+def gain_figure(rows: Sequence[Mapping[str, Any]], *, title: str = "Accuracy gain of each pick") -> Any:
+    """Bars of accuracy gain per picker (you highlighted, Random with ±1 std over its draws)."""
+    import plotly.graph_objects as go
+
+    if not rows:
+        raise ValueError("no comparison rows")
+    names = [r["picker"] for r in rows]
+    gains = [100.0 * r["gain"] for r in rows]
+    errs = [100.0 * r.get("gain_std", 0.0) for r in rows]
+    colors = ["#ff7f0e" if n == "you" else "#000000" if n == "random" else "#1f77b4" for n in names]
+    fig = go.Figure(go.Bar(x=names, y=gains, marker_color=colors, error_y={"type": "data", "array": errs,
+                                                                             "visible": any(errs)},
+                           hovertemplate="%{x}: %{y:+.2f} points<extra></extra>"))
+    fig.add_hline(y=0, line_color="#444", line_width=1)
+    fig.update_layout(title=title, yaxis_title="accuracy gain (percentage points)", template="plotly_white",
+                      height=340, margin={"t": 45})
+    return fig

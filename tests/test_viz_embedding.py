@@ -1,0 +1,120 @@
+"""alkit.viz.embedding: the subsample keeps the selected points, the map is fitted once, figures map back."""
+
+import json
+
+import numpy as np
+import pytest
+
+from alkit.store import RunStore
+from alkit.viz.embedding import (
+    Projector,
+    RunEmbeddingMap,
+    embedding_figure,
+    picked_pool_indices,
+    point_status,
+    subsample_keep,
+)
+
+
+@pytest.mark.parametrize("n,n_show,n_keep", [(1000, 100, 30), (1000, 10, 40), (50, 100, 5), (500, 500, 0)])
+def test_subsample_always_keeps_the_selected(n, n_show, n_keep):
+    rng = np.random.default_rng(n + n_keep)
+    keep = rng.choice(n, n_keep, replace=False)
+    rows = subsample_keep(n, n_show, keep, seed=3)
+    assert set(keep.tolist()) <= set(rows.tolist())
+    assert len(set(rows.tolist())) == len(rows)
+    assert list(rows) == sorted(rows)
+    assert len(rows) == min(n, max(n_show, n_keep))
+    np.testing.assert_array_equal(rows, subsample_keep(n, n_show, keep, seed=3))
+
+
+def test_subsample_rejects_positions_outside_the_array():
+    with pytest.raises(ValueError, match="outside"):
+        subsample_keep(10, 5, [3, 10])
+
+
+def test_point_status_priority():
+    status = point_status(np.array([5, 6, 7, 8]), labeled_before=[6, 8], selected=[7, 8])
+    assert status.tolist() == ["unlabeled", "labeled", "selected", "selected"]
+
+
+def test_pca_projector_is_fitted_once_and_transforms_consistently():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 6)).astype(np.float32) * np.array([5, 3, 1, 1, 1, 1], np.float32)
+    p = Projector("pca").fit(x)
+    xy = p.transform(x)
+    assert xy.shape == (200, 2)
+    assert xy[:, 0].var() >= xy[:, 1].var() > 0
+    # a linear map: transform of a shifted copy is the fitted layout shifted by the projected shift
+    shift = np.full((1, 6), 0.5, np.float32)
+    np.testing.assert_allclose(p.transform(x + shift) - xy, np.repeat(shift @ p._components.T, 200, 0), atol=1e-4)
+    with pytest.raises(ValueError, match="6-dim"):
+        p.transform(x[:, :5])
+    with pytest.raises(ValueError, match="NaN"):
+        p.transform(np.full((3, 6), np.nan))
+
+
+def test_projector_input_errors():
+    with pytest.raises(ValueError, match="unknown projection method"):
+        Projector("tsne")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        Projector("pca").transform(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="at least 3"):
+        Projector("pca").fit(np.zeros((2, 4)))
+
+
+def _store_with_embeddings(ws, rounds=3, n=300, d=8):
+    store = RunStore(ws)
+    rid = store.create_run({"dataset": "digits"}, 0, strategy="entropy", dataset="digits")
+    rng = np.random.default_rng(1)
+    for r in range(rounds):
+        sel = list(range(r * 5, r * 5 + 5))
+        idx = np.unique(np.concatenate([np.arange(100, 100 + n), sel]))
+        store.log_round(rid, r, n_labeled=5 * (r + 1), metrics={"accuracy": 0.5}, timings={}, selected=sel,
+                        scores=[1.0] * 5, labels=[0] * 5, embeddings=rng.standard_normal((len(idx), d)),
+                        embedding_index=idx)
+    return store, rid
+
+
+def test_run_map_fits_once_on_the_reference_round_and_memoises(tmp_path):
+    store, rid = _store_with_embeddings(tmp_path)
+    m = RunEmbeddingMap(store, rid, method="pca")
+    assert m.ref_round == 2
+    idx2, xy2 = m.coords(2)
+    comps = m.projector._components.copy()
+    idx0, xy0 = m.coords(0)
+    np.testing.assert_array_equal(m.projector._components, comps)  # not refitted for round 0
+    assert m.coords(0)[1] is xy0  # memoised
+    assert set(range(0, 5)) <= set(idx0.tolist()) and set(range(10, 15)) <= set(idx2.tolist())
+    assert xy0.shape == (len(idx0), 2)
+
+
+def test_run_map_without_embeddings_says_how_to_get_them(tmp_path):
+    store = RunStore(tmp_path)
+    rid = store.create_run({}, 0, strategy="random", dataset="digits")
+    store.log_round(rid, 0, n_labeled=1, metrics={}, timings={}, selected=[0])
+    with pytest.raises(ValueError, match="store_embeddings"):
+        RunEmbeddingMap(store, rid)
+    s2, rid2 = _store_with_embeddings(tmp_path / "b")
+    with pytest.raises(ValueError, match="no embeddings for round 7"):
+        RunEmbeddingMap(s2, rid2, ref_round=7)
+
+
+def test_embedding_figure_traces_and_selection_round_trip():
+    pool = np.array([10, 11, 12, 13, 14])
+    status = np.array(["unlabeled", "selected", "labeled", "unlabeled", "selected"], dtype=object)
+    xy = np.arange(10, dtype=np.float32).reshape(5, 2)
+    fig = embedding_figure(xy, pool, status, labels=[0, 1, 2, 0, 1], scores={11: 0.9, 14: 0.4},
+                           class_names=["a", "b", "c"])
+    names = [t.name.split(" ")[0] for t in fig.data]
+    assert names == ["unlabeled", "labeled", "selected"]  # selected drawn last (on top)
+    sel_trace = fig.data[2]
+    assert sorted(int(c[0]) for c in sel_trace.customdata) == [11, 14]
+    assert sorted(float(c[2]) for c in sel_trace.customdata) == [0.4, 0.9]
+    # plotly selections either carry customdata or only (curve, point) positions
+    assert picked_pool_indices(fig, [{"customdata": [14, 1, 0.4]}]) == [14]
+    assert picked_pool_indices(fig, [{"curve_number": 0, "point_index": 1}, {"curve_number": 2, "point_index": 0}]) \
+        == [13, 11]
+    json.loads(fig.to_json())
+    with pytest.raises(ValueError, match="do not match"):
+        embedding_figure(xy[:3], pool, status)

@@ -1,0 +1,66 @@
+"""alkit.play: every pick starts from the same state and is judged by the same retraining."""
+
+import pytest
+import torch
+
+from alkit.learner import TrainConfig
+from alkit.play import Playground, playable_strategies
+from alkit.viz.play import gain_figure, play_figure
+
+torch.set_num_threads(1)
+FAST = TrainConfig(epochs=5, batch_size=16, min_steps=30, lr=3e-3)
+
+
+@pytest.fixture(scope="module")
+def pg():
+    return Playground("moons", initial=6, seed=0, train=FAST, dataset_params={"n_samples": 200, "n_test": 200})
+
+
+def test_initial_state_is_seeded_and_balanced(pg):
+    again = Playground("moons", initial=6, seed=0, train=FAST, dataset_params={"n_samples": 200, "n_test": 200})
+    assert again.labeled == pg.labeled and again.accuracy == pg.accuracy
+    assert sorted(pg.ds.y_train[pg.labeled].tolist()) == [0, 0, 0, 1, 1, 1]
+
+
+def test_compare_same_points_same_accuracy(pg):
+    ent = pg.strategy_pick("entropy", 4)
+    rows = pg.compare(ent, strategies=["entropy", "kcenter"], random_repeats=2)
+    assert [r["picker"] for r in rows] == ["you", "random", "entropy", "kcenter"]
+    by = {r["picker"]: r for r in rows}
+    assert by["you"]["points"] == ent == by["entropy"]["points"]
+    assert by["you"]["accuracy"] == by["entropy"]["accuracy"]  # same points, same seed: same model
+    for r in rows:
+        assert r["gain"] == pytest.approx(r["accuracy"] - pg.accuracy)
+        assert len(r["points"]) == 4 and not set(r["points"]) & set(pg.labeled)
+    assert by["random"]["draws"] == 2 and by["random"]["gain_std"] >= 0
+    assert len(gain_figure(rows).data) == 1
+    fig = play_figure(pg, pick=ent, others={"kcenter": by["kcenter"]["points"]}, grid_res=20)
+    assert any(t.name == "your pick (4)" for t in fig.data)
+
+
+def test_bad_picks_are_named(pg):
+    lab = pg.labeled[0]
+    with pytest.raises(ValueError, match="already labeled"):
+        pg.check_pick([lab])
+    with pytest.raises(ValueError, match="twice"):
+        pg.check_pick([pg.unlabeled()[0]] * 2)
+    with pytest.raises(ValueError, match="at least one"):
+        pg.check_pick([])
+    with pytest.raises(ValueError, match="outside"):
+        pg.check_pick([10_000])
+    with pytest.raises(ValueError, match="training hook"):
+        pg.strategy_pick("waal", 2)
+
+
+def test_commit_moves_the_state():
+    g = Playground("blobs", initial=3, seed=1, train=FAST, dataset_params={"n_samples": 90, "n_test": 90})
+    pick = g.unlabeled()[:3]
+    acc = g.accuracy_with(pick)
+    assert g.commit(pick) == acc
+    assert g.round == 1 and set(pick) <= set(g.labeled) and len(g.history) == 2
+
+
+def test_non_2d_datasets_are_refused():
+    with pytest.raises(ValueError, match="2-D dataset"):
+        Playground("digits")
+    assert "entropy" in playable_strategies() and "waal" not in playable_strategies()
