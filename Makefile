@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.alkit-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench lint clean apt lab
+.PHONY: setup demo test bench lint clean apt lab dashboard
 
 setup: $(STAMP) apt
 
@@ -37,6 +37,10 @@ demo: setup
 # Unit tests and every notebook (nbmake, smoke mode; the root conftest.py sets ALKIT_SMOKE=1).
 test: setup
 	$(PY) -m pytest -q -n 2 --nbmake --nbmake-timeout=300 tests notebooks $(PYTEST_ARGS)
+
+# The Streamlit dashboard on http://127.0.0.1:8501 (DASHBOARD_ARGS="--port 8600 --workspace runs" to change).
+dashboard: setup
+	$(VENV)/bin/alkit dashboard $(DASHBOARD_ARGS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks

@@ -1,4 +1,4 @@
-"""The ``alkit`` command line: run, compare, demo, resume, list, show, datasets, strategies.
+"""The ``alkit`` command line: run, compare, demo, resume, list, show, dashboard, datasets, strategies.
 
 Options are generated from the typed config dataclasses (:class:`~alkit.loop.ALConfig`,
 :class:`~alkit.learner.TrainConfig`), so ``--help`` always matches the code. Bad input
@@ -319,6 +319,39 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def dashboard_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The ``streamlit run`` command line and environment of ``alkit dashboard`` (no side effects)."""
+    import os
+
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    if not app.is_file():
+        raise FileNotFoundError(f"the dashboard app is not at {app}; run alkit from a source checkout (pip install -e .)")
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be in 1..65535, got {args.port}")
+    env = dict(os.environ)
+    if getattr(args, "workspace", None):
+        from alkit.store import resolve_workspace
+
+        env["ALKIT_WORKSPACE"] = str(resolve_workspace(args.workspace))
+    argv = [sys.executable, "-m", "streamlit", "run", str(app),
+            "--server.address", args.host, "--server.port", str(args.port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return argv, env
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import os
+
+    argv, env = dashboard_command(args)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"alkit: warning: the dashboard listens on {args.host}:{args.port}; anyone who can reach it can start "
+              "runs and read the run store", file=sys.stderr)
+    print(f"alkit dashboard: http://{args.host}:{args.port}  (run store: "
+          f"{env.get('ALKIT_WORKSPACE') or 'alkit-workspace'}; Ctrl+C stops)", flush=True)
+    os.execve(argv[0], argv, env)
+    return 0  # pragma: no cover - execve does not return
+
+
 # ----------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="alkit", description="alkit — an interactive teaching kit for deep active learning.")
@@ -388,6 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     rp.add_argument("--quiet", action="store_true")
     rp.set_defaults(func=cmd_reproduce)
+
+    db = sub.add_parser("dashboard", help="open the Streamlit dashboard (binds 127.0.0.1 unless --host says otherwise)")
+    db.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    db.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    db.add_argument("--workspace", default=argparse.SUPPRESS, help="workspace folder holding the run store")
+    db.set_defaults(func=cmd_dashboard)
 
     sub.add_parser("datasets", help="list dataset names").set_defaults(func=cmd_datasets)
     sub.add_parser("strategies", help="list strategy names").set_defaults(func=cmd_strategies)

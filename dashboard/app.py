@@ -1,0 +1,39 @@
+"""alkit dashboard: ``alkit dashboard`` (or ``make dashboard``) starts it on http://127.0.0.1:8501.
+
+The app only wires widgets to alkit: figures come from ``alkit.viz``, runs from
+``alkit.dashboard_worker``, the Play game from ``alkit.play``; every page reads the run store.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import dashui  # noqa: E402
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="alkit dashboard", page_icon="🎯", layout="wide")
+
+PAGES = {
+    "Experiments": [
+        st.Page("views/run.py", title="Run", icon="▶️", default=True),
+        st.Page("views/curves.py", title="Learning curves", icon="📈"),
+        st.Page("views/embeddings.py", title="Embeddings", icon="🗺️"),
+        st.Page("views/batch.py", title="Selected batch", icon="🧩"),
+        st.Page("views/theory.py", title="Theory", icon="📐"),
+    ],
+    "Hands-on": [
+        st.Page("views/label.py", title="Label", icon="✍️"),
+        st.Page("views/play.py", title="Play", icon="🎮"),
+        st.Page("views/replay.py", title="Replay", icon="⏯️"),
+    ],
+}
+
+page = st.navigation(PAGES)
+with st.sidebar:
+    st.caption(f"Run store: `{dashui.store().path}`")
+page.run()

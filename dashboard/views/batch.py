@@ -1,0 +1,73 @@
+"""Selected batch: the queried items as tiles, their classes against the pool, spread over rounds."""
+
+from __future__ import annotations
+
+import dashui
+import numpy as np
+import streamlit as st
+
+from alkit.viz.batch import (
+    batch_rows,
+    class_histogram_figure,
+    diversity_by_round,
+    diversity_figure,
+    image_grid_figure,
+    tile_caption,
+    to_image,
+)
+
+MAX_TILES = 60
+
+
+@st.cache_data(show_spinner="Measuring distances…", max_entries=16)
+def diversity(ws: str, run_id: str, last_round: int, ds_name: str) -> dict:
+    run = dashui.store().get_run(run_id)
+    ds = dashui.dataset_of(run)
+    sels = dashui.store().get_selections(run_id)
+    return diversity_by_round(ds.x_train, {r: s["indices"] for r, s in sels.items() if r <= last_round})
+
+
+st.title("Selected batch")
+store = dashui.store()
+run = dashui.pick_run("batch_run")
+if run is None:
+    dashui.show_empty_store()
+    st.stop()
+rounds = store.get_rounds(run["run_id"])
+sels = store.get_selections(run["run_id"])
+r = dashui.round_picker("batch_round", [x["round"] for x in rounds], label="Round (0 = the initial set)")
+ds = dashui.dataset_of(run)
+sel = sels.get(r, {"indices": [], "scores": [], "labels": []})
+extras = next((x["extras"] for x in rounds if x["round"] == r), {})
+pred = extras.get("selected_predicted")
+if pred is not None and len(pred) != len(sel["indices"]):
+    pred = None
+rows = batch_rows(sel["indices"], sel["scores"], sel["labels"], predicted=pred,
+                  true_labels=None if ds is None else ds.y_train.numpy(),
+                  class_names=None if ds is None else ds.class_names)
+st.caption(f"{len(rows)} items, highest score first. Tile: s = score, p = class the querying model predicted"
+           + ("" if pred is not None else " (recorded for runs started from the dashboard)")
+           + ", y = true label.")
+if ds is not None and rows:
+    imgs = [to_image(ds.x_train[row["pool_index"]], mean=ds.mean, std=ds.std) for row in rows[:MAX_TILES]]
+    if all(i is not None for i in imgs):
+        st.plotly_chart(image_grid_figure(imgs, [tile_caption(row) for row in rows[:MAX_TILES]], ncols=10),
+                        key="batch_grid")
+        if len(rows) > MAX_TILES:
+            st.caption(f"showing the first {MAX_TILES} of {len(rows)}")
+    else:
+        st.caption("This dataset's items are not images; see the table below.")
+with st.expander("Table", expanded=ds is None or not ds.is_image and ds.input_shape[0] < 16):
+    dashui.table(rows, key="batch_table")
+if ds is not None and rows:
+    c1, c2 = st.columns([1, 2])
+    lab_before = store.labeled_indices(run["run_id"], r - 1) if r > 0 else []
+    mask = np.ones(len(ds.y_train), dtype=bool)
+    mask[lab_before] = False
+    batch_lab = [row["oracle_label"] for row in rows]
+    c1.plotly_chart(class_histogram_figure(batch_lab, ds.y_train.numpy()[mask].tolist(), ds.num_classes,
+                                           class_names=ds.class_names,
+                                           title="Classes: batch vs unlabeled pool"), key="batch_hist")
+    div = diversity(dashui.workspace(), run["run_id"], rounds[-1]["round"], run["dataset"])
+    note = "" if div["pool_points"][0] >= len(ds.y_train) else f" (over {div['pool_points'][0]} random pool items)"
+    c2.plotly_chart(diversity_figure(div, highlight=r, title=f"Spread in input space{note}"), key="batch_div")

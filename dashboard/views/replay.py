@@ -1,0 +1,85 @@
+"""Replay: step through a stored run round by round, without training anything."""
+
+from __future__ import annotations
+
+import dashui
+import streamlit as st
+
+from alkit.viz.batch import batch_rows, class_histogram_figure, image_grid_figure, tile_caption, to_image
+from alkit.viz.curves import learning_curve_figure
+from alkit.viz.embedding import RunEmbeddingMap, embedding_figure, point_status, subsample_keep
+from alkit.viz.runs import per_class_figure
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def emb_map(ws: str, run_id: str, method: str, ref_round: int) -> RunEmbeddingMap:
+    return RunEmbeddingMap(dashui.store(), run_id, method=method, ref_round=ref_round)
+
+
+st.title("Replay")
+store = dashui.store()
+run = dashui.pick_run("replay_run")
+if run is None:
+    dashui.show_empty_store()
+    st.stop()
+rid = run["run_id"]
+rounds = store.get_rounds(rid)
+last = rounds[-1]["round"]
+if st.session_state.get("replay_for") != rid:
+    st.session_state["replay_for"] = rid
+    st.session_state["replay_round"] = 0
+
+
+def move(to: int) -> None:
+    st.session_state["replay_round"] = max(0, min(last, to))
+
+
+r = int(st.session_state["replay_round"])
+c = st.columns([1, 1, 1, 1, 4])
+c[0].button("⏮ First", key="replay_first", on_click=move, args=(0,), disabled=r == 0)
+c[1].button("◀ Back", key="replay_prev", on_click=move, args=(r - 1,), disabled=r == 0)
+c[2].button("Next ▶", key="replay_next", on_click=move, args=(r + 1,), disabled=r >= last, type="primary")
+c[3].button("Last ⏭", key="replay_last", on_click=move, args=(last,), disabled=r >= last)
+c[4].markdown(f"**Round {r} of {last}** · {rounds[r]['n_labeled']} labels · "
+              f"accuracy {rounds[r]['metrics'].get('accuracy', float('nan')):.3f}")
+
+ds = dashui.dataset_of(run)
+sels = store.get_selections(rid)
+sel = sels.get(r, {"indices": [], "scores": [], "labels": []})
+left, right = st.columns(2)
+with left:
+    upto = rounds[: r + 1]
+    curve = {run["strategy"]: [([x["n_labeled"] for x in upto], [x["metrics"]["accuracy"] for x in upto])]}
+    fig = learning_curve_figure(curve, title="Accuracy so far")
+    fig.update_xaxes(range=[rounds[0]["n_labeled"] - 1, rounds[-1]["n_labeled"] + 1])
+    st.plotly_chart(fig, key="replay_curve")
+    pc = rounds[r]["metrics"].get("per_class_accuracy")
+    if pc:
+        st.plotly_chart(per_class_figure(pc, ds.class_names if ds is not None else None,
+                                         title=f"Per-class accuracy after round {r}"), key="replay_per_class")
+with right:
+    if rounds[r]["has_embeddings"]:
+        method = st.radio("Map", ["PCA (instant)", "UMAP"], horizontal=True, key="replay_method")
+        emb_rounds = [x["round"] for x in rounds if x["has_embeddings"]]
+        emap = emb_map(dashui.workspace(), rid, "pca" if method.startswith("PCA") else "umap", emb_rounds[-1])
+        with st.spinner("Mapping the features…"):
+            pidx, xy = emap.coords(r)
+        status = point_status(pidx, store.labeled_indices(rid, r - 1) if r > 0 else [], sel["indices"])
+        rows_ = subsample_keep(len(pidx), 1500, (status == "selected").nonzero()[0])
+        scores = {i: s for i, s in zip(sel["indices"], sel["scores"]) if s is not None}
+        st.plotly_chart(embedding_figure(xy[rows_], pidx[rows_], status[rows_],
+                                         labels=None if ds is None else ds.y_train.numpy()[pidx[rows_]],
+                                         scores=scores, class_names=None if ds is None else ds.class_names,
+                                         title=f"Features at round {r} (map fitted on round {emb_rounds[-1]})"),
+                        key="replay_emb")
+    if ds is not None and sel["indices"]:
+        brows = batch_rows(sel["indices"], sel["scores"], sel["labels"], true_labels=ds.y_train.numpy(),
+                           class_names=ds.class_names,
+                           predicted=rounds[r]["extras"].get("selected_predicted"))
+        imgs = [to_image(ds.x_train[b["pool_index"]], mean=ds.mean, std=ds.std) for b in brows[:30]]
+        if all(i is not None for i in imgs):
+            st.plotly_chart(image_grid_figure(imgs, [tile_caption(b) for b in brows[:30]], ncols=6, tile_px=80,
+                                              title="The batch" if r else "The initial set"), key="replay_grid")
+        st.plotly_chart(class_histogram_figure([b["oracle_label"] for b in brows], ds.y_train.tolist(),
+                                               ds.num_classes, class_names=ds.class_names,
+                                               title="Classes: batch vs whole pool"), key="replay_hist")

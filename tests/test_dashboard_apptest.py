@@ -1,0 +1,264 @@
+"""Every dashboard page under streamlit.testing: widgets set, run, no exception, the expected charts present."""
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from alkit.dashboard_worker import get_worker  # noqa: E402
+from alkit.learner import TrainConfig  # noqa: E402
+from alkit.loop import ALConfig, ALRun  # noqa: E402
+from alkit.store import RunStore  # noqa: E402
+
+torch.set_num_threads(1)
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+PAGES = ["run", "curves", "embeddings", "batch", "theory", "label", "play", "replay"]
+FAST = TrainConfig(epochs=2, batch_size=32)
+
+
+def open_page(page, timeout=120):
+    at = AppTest.from_file(APP, default_timeout=timeout).run()
+    assert not at.exception, at.exception
+    return at.switch_page(f"views/{page}.py").run()
+
+
+def charts(at):
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def arr(v):
+    """A plotly JSON array: a list, or a typed array ``{"dtype", "bdata", "shape"}`` (numpy data)."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        shape = v.get("shape")
+        return a.reshape([int(s) for s in str(shape).split(",")]) if shape else a
+    return np.asarray(v)
+
+
+def no_errors(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory):
+    """A store with entropy and random runs (2 seeds, embeddings) and one run with theory/WAAL/DAL extras."""
+    ws = tmp_path_factory.mktemp("dash") / "workspace"
+    store = RunStore(ws)
+    ids = {}
+    for strat in ("entropy", "random"):
+        for seed in (0, 1):
+            cfg = ALConfig(dataset="digits", strategy=strat, initial=10, query=5, rounds=2, seed=seed, train=FAST,
+                           store_embeddings=120)
+            ids[(strat, seed)] = ALRun(cfg, store=store).run() and None
+    runs = {(r["strategy"], r["seed"]): r["run_id"] for r in store.list_runs()}
+    cfg = ALConfig(dataset="digits", strategy="waal", initial=10, query=5, rounds=2, train=FAST).resolved()
+    rid = store.create_run(cfg.to_dict(), 0, strategy="waal", dataset="digits")
+    for r in range(3):
+        store.log_round(rid, r, n_labeled=10 + 5 * r, metrics={"accuracy": 0.5 + 0.1 * r}, timings={"train": 1.0},
+                        selected=list(range(10 * r, 10 * r + (10 if r == 0 else 5))),
+                        extras={"theory": {"labeled_risk": 0.1 / (r + 1), "proxy_h_divergence": 1.0 - 0.2 * r,
+                                           "w1_labeled_unlabeled": 2.0 - 0.5 * r, "test_error": 0.5 - 0.1 * r},
+                                "waal_w1": 0.3 * r, "waal_critic_mean_labeled": -0.1 * r,
+                                "h_divergence": [1.5, 1.0 - 0.1 * r]})
+    runs["theory"] = rid
+    store.close()
+    return ws, runs
+
+
+@pytest.fixture
+def ws(filled, monkeypatch):
+    monkeypatch.setenv("ALKIT_WORKSPACE", str(filled[0]))
+    return filled
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_on_an_empty_store(page):
+    at = open_page(page)
+    no_errors(at)
+    if page not in ("label", "play"):
+        assert any("run store is empty" in i.value for i in at.info)
+    if page == "play":  # the game needs no store
+        assert len(charts(at)) == 1
+
+
+def test_run_page_starts_a_run_and_steps_one_round_at_a_time():
+    at = open_page("run")
+    at.number_input(key="run_initial").set_value(10)
+    at.number_input(key="run_query").set_value(4)
+    at.number_input(key="run_rounds").set_value(2)
+    at.number_input(key="run_epochs").set_value(2)
+    at.number_input(key="run_store_emb").set_value(60)
+    at.selectbox(key="run_strategy").set_value("margin")
+    at.radio(key="run_mode").set_value("Step one round at a time")
+    at.button(key="run_start").click().run()
+    no_errors(at)
+    rid = at.session_state["worker_run"]
+    w = get_worker(rid)
+    assert w.config.strategy == "margin" and w.config.query == 4 and w.mode == "step"
+    store = RunStore(readonly=True)
+    for expected in (0, 1):
+        w.wait(lambda s, e=expected: s["state"] == "waiting_for_step" and s["round"] == e - 1)
+        t0 = time.perf_counter()
+        at.button(key="run_step").click().run()
+        assert time.perf_counter() - t0 < 30  # the click returns; the round trains in the worker
+        w.wait(lambda s, e=expected: s["round"] == e and not s["busy"])
+        at.run()
+        no_errors(at)
+        assert at.session_state["run_round"] == expected
+        assert len(store.get_rounds(rid)) == expected + 1
+    names = {t.get("name", "") for c in charts(at) for t in c["data"]}
+    assert "train" in names and any(n.startswith("margin") for n in names)  # curve + phase timings
+    at.button(key="run_stop").click().run()
+    w.wait(lambda s: not s["alive"])
+    assert store.get_run(rid)["status"] == "interrupted"
+
+
+def test_curves_page_draws_curves_and_tables(ws):
+    at = open_page("curves")
+    no_errors(at)
+    (fig,) = charts(at)
+    names = [t.get("name") for t in fig["data"] if t.get("name")]
+    assert "entropy (n=2)" in names and "random (n=2)" in names
+    rnd = next(t for t in fig["data"] if t.get("name") == "random (n=2)")
+    assert rnd["line"]["dash"] == "dash"
+    assert len(at.dataframe) == 2  # AUBC and win-tie-loss
+    at.multiselect(key="curves_strategies").set_value(["entropy"]).run()
+    no_errors(at)
+    assert len(at.dataframe) == 1
+
+
+def test_embeddings_page_defaults_to_umap_and_always_shows_the_selected(ws):
+    _, runs = ws
+    rid = runs[("entropy", 0)]
+    at = AppTest.from_file(APP, default_timeout=600).run()
+    at.session_state["current_run"] = rid
+    at.switch_page("views/embeddings.py").run()
+    no_errors(at)
+    assert at.radio(key="emb_method").value == "UMAP"
+    sel = RunStore(readonly=True).get_selections(rid)
+    for method, rnd in (("UMAP", 2), ("PCA (instant)", 1)):
+        if method != "UMAP":
+            at.radio(key="emb_method").set_value(method)
+            at.slider(key="emb_n").set_value(200)
+            at.select_slider(key="emb_round").set_value(rnd).run()
+            no_errors(at)
+        (fig,) = charts(at)
+        shown = {int(c[0]) for t in fig["data"] if t["name"].startswith("selected") for c in arr(t["customdata"])}
+        assert shown == set(sel[rnd]["indices"])
+        assert sum(len(arr(t["x"])) for t in fig["data"]) >= 120
+
+
+def test_batch_page_shows_tiles_histogram_and_spread(ws):
+    _, runs = ws
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.session_state["current_run"] = runs[("entropy", 1)]
+    at.switch_page("views/batch.py").run()
+    no_errors(at)
+    at.select_slider(key="batch_round").set_value(1).run()
+    no_errors(at)
+    grid, hist, div = charts(at)
+    assert sum(t["type"] == "image" for t in grid["data"]) == 5
+    assert {t["name"].split(" ")[0] for t in hist["data"]} == {"pool", "batch"}
+    assert arr(div["data"][0]["x"]).tolist() == [0, 1, 2]
+
+
+def test_theory_page_shows_terms_or_a_hint(ws):
+    _, runs = ws
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.session_state["current_run"] = runs["theory"]
+    at.switch_page("views/theory.py").run()
+    no_errors(at)
+    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    assert titles == ["Bound terms per round", "W1(L, U)", "WAAL critic", "DAL: proxy H-divergence"]
+    at.selectbox(key="theory_run").set_value(runs[("random", 0)]).run()
+    no_errors(at)
+    assert charts(at) == [] and any("extras['theory']" in i.value for i in at.info)
+
+
+def test_label_page_stores_the_labels_the_person_gives():
+    at = open_page("label")
+    at.number_input(key="label_initial").set_value(10)
+    at.number_input(key="label_query").set_value(3)
+    at.number_input(key="label_rounds").set_value(1)
+    at.number_input(key="label_epochs").set_value(2)
+    at.button(key="label_start").click().run()
+    no_errors(at)
+    w = get_worker(at.session_state["label_run"])
+    pending = w.wait(lambda s: s["pending"] is not None, timeout=120)["pending"]
+    at.run()
+    no_errors(at)
+    assert len(at.get("imgs") or at.get("image")) >= 3
+    at.selectbox(key=f"label_0_{pending[0]}").set_value(7)
+    at.button[-1].click().run()  # submit with two images unlabeled: refused
+    assert any("Choose a class" in e.value for e in at.error)
+    assert w.status()["pending"] == pending
+    given = [7, 2, 5]
+    for i, y in zip(pending, given):
+        at.selectbox(key=f"label_0_{i}").set_value(y)
+    at.button[-1].click().run()
+    w.wait(lambda s: s["state"] == "finished", timeout=120)
+    at.run()
+    no_errors(at)
+    assert at.session_state["label_round"] == 1
+    stored = RunStore(readonly=True).get_selections(w.run_id)[1]
+    assert stored["indices"] == pending and stored["labels"] == given
+
+
+def test_play_page_compares_a_pick_and_moves_on():
+    at = open_page("play")
+    no_errors(at)
+    pg = at.session_state["play_game"]
+    pick = pg.unlabeled()[:3]
+    at.multiselect(key="play_strategies").set_value(["entropy"])
+    at.number_input(key="play_repeats").set_value(1)
+    at.text_input(key="play_typed").set_value(",".join(map(str, pick))).run()
+    no_errors(at)
+    assert at.session_state["play_pick"] == pick
+    at.button(key="play_compare").click().run()
+    no_errors(at)
+    rows = at.session_state["play_rows"]
+    assert [r["picker"] for r in rows] == ["you", "random", "entropy"]
+    assert [c["layout"]["title"]["text"] for c in charts(at)][1] == "Accuracy gain of each pick"
+    n = len(pg.labeled)
+    at.button(key="play_commit").click().run()
+    no_errors(at)
+    assert at.session_state["play_game"].round == 1 and len(at.session_state["play_game"].labeled) == n + 3
+    assert at.session_state["play_pick"] == []
+
+
+def test_replay_page_steps_through_a_stored_run(ws):
+    _, runs = ws
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.session_state["current_run"] = runs[("random", 1)]
+    at.switch_page("views/replay.py").run()
+    no_errors(at)
+    assert at.session_state["replay_round"] == 0
+    first = len(charts(at))
+    at.button(key="replay_next").click().run()
+    no_errors(at)
+    assert at.session_state["replay_round"] == 1
+    figs = charts(at)
+    assert len(figs) == first >= 4
+    curve = figs[0]["data"][-1]
+    assert len(arr(curve["x"])) == 2  # the curve is drawn up to the replayed round
+    at.button(key="replay_last").click().run()
+    assert at.session_state["replay_round"] == 2 and at.button(key="replay_next").disabled
+
+
+def test_pages_keep_working_while_a_run_writes(ws):
+    from alkit.dashboard_worker import RunWorker
+
+    w = RunWorker(ALConfig(dataset="digits", strategy="entropy", initial=10, query=5, rounds=6, train=FAST,
+                           store_embeddings=60))
+    for page in ("run", "curves", "batch", "replay"):
+        no_errors(open_page(page))
+    w.wait(lambda s: not s["alive"], timeout=120)
+    assert w.status()["state"] == "finished"
