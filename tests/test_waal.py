@@ -287,9 +287,13 @@ def test_fmnist_protocol_config_and_table(tmp_path):
     c = waal_fmnist_config("waal", seed=3).resolved()
     assert (c.initial, c.query, c.rounds, c.seed) == (1000, 500, 10, 3)
     assert c.dataset_params == {"waal_split": True} and c.model == "lenet"
-    assert c.train.optimizer == "sgd" and c.train.lr == 0.01 and c.train.momentum == 0.5
+    assert c.train.optimizer == "sgd" and c.train.lr == 0.01 and c.train.momentum == 0.9  # compressed schedule
     assert c.train.lr_milestones == (0.5, 0.75) and c.train.validation == "dataset"
+    assert waal_fmnist_config("waal", momentum=0.5).train.momentum == 0.5  # the paper's optimiser
     r = waal_fmnist_config("random", epochs=4)
     assert r.train.lr == c.train.lr and r.train.min_steps == 4 * 625 and r.model_params == c.model_params
+    assert r.train.momentum == c.train.momentum  # the baseline gets the same optimiser
+    with pytest.raises(ValueError, match="momentum"):
+        waal_fmnist_config("waal", momentum=1.0)
     table = format_waal_fmnist({"waal": {"curve": [{"n_labeled": 1000, "accuracy": 0.75}], "seconds": 60.0}})
     assert "75.00" in table and f"{PAPER_WAAL_FMNIST['waal'][0]:.2f}" in table and "1.0 min" in table
