@@ -146,8 +146,23 @@ def test_domain_classifier_divergence():
 
 
 # ----------------------------------------------------------------------------- bounds (§5.4)
-def test_theorem1_reference_numbers():
-    _, q = bounds.theorem1_experiment()
+@pytest.fixture(scope="module")
+def e2():
+    return bounds.theorem1_experiment()
+
+
+@pytest.fixture(scope="module")
+def e3():
+    return bounds.w1_rates()
+
+
+@pytest.fixture(scope="module")
+def e4():
+    return bounds.ben_david_experiment()
+
+
+def test_theorem1_reference_numbers(e2):
+    _, q = e2
     w1 = {k: v.w1 for k, v in q.items()}
     assert w1 == pytest.approx({"narrow": 0.5578, "shifted": 1.2387, "diverse": 0.1352}, abs=5e-4)
     best = {k: v.hypotheses["fitted"].best_bound for k, v in q.items()}
@@ -163,6 +178,10 @@ def test_theorem1_reference_numbers():
             assert (hb.risk_d <= hb.bounds + 1e-12).all()
     # diversity makes the bound useful: the diverse query has the smallest W1 and the tightest bound
     assert min(best, key=best.get) == "diverse" and min(w1, key=w1.get) == "diverse"
+    # phi is measured on the stored coupling
+    nar = q["narrow"]
+    assert np.allclose(bounds.jpl_phi(nar.label_jump, nar.distances, nar.lambdas), nar.phi)
+    assert nar.distances.mean() == pytest.approx(nar.w1)
 
 
 def test_theorem1_pieces():
@@ -174,16 +193,16 @@ def test_theorem1_pieces():
     assert w[0] > 2 * abs(w[1]) and abs(b) < 0.5
 
 
-def test_w1_rates_reference_table():
-    r = bounds.w1_rates()
+def test_w1_rates_reference_table(e3):
+    r = e3
     assert r[1]["w1"] == pytest.approx([0.164, 0.077, 0.033], abs=1.5e-3)
     assert r[2]["w1"] == pytest.approx([0.396, 0.225, 0.117], abs=1.5e-3)
     assert r[8]["w1"] == pytest.approx([2.06, 1.74, 1.46], abs=5e-3)
     assert [round(r[d]["slope"], 2) for d in (1, 2, 8)] == [-0.58, -0.44, -0.12]
 
 
-def test_ben_david_reference_numbers():
-    bd = bounds.ben_david_experiment()
+def test_ben_david_reference_numbers(e4):
+    bd = e4
     assert bd.d_hdh == pytest.approx(0.921, abs=1e-3) and bd.lambda_star == pytest.approx(0.2625, abs=1e-4)
     assert bd.err_source[bd.erm] == pytest.approx(0.055, abs=1e-4)
     assert bd.err_target[bd.erm] == pytest.approx(0.222, abs=1e-3)
@@ -198,7 +217,7 @@ def digits():
 
 
 def _cfg(**kw):
-    base = dict(dataset="digits", strategy="entropy", initial=20, query=10, rounds=2, seed=0, device="cpu",
+    base = dict(dataset="digits", strategy="entropy", initial=20, query=10, rounds=1, seed=0, device="cpu",
                 train=TrainConfig(epochs=5, batch_size=32, min_steps=30))
     base.update(kw)
     return ALConfig(**base)
@@ -212,7 +231,7 @@ def test_theory_terms_stored_per_round_and_runs_unchanged(digits, tmp_path):
     assert [h.accuracy for h in with_terms.history] == [h.accuracy for h in plain.history]
     assert all("theory" not in h.extras for h in plain.history)
     rows = store.get_rounds(with_terms.run_id)
-    assert [r["round"] for r in rows] == [0, 1, 2]
+    assert [r["round"] for r in rows] == [0, 1]
     for row, h in zip(rows, with_terms.history):
         t = row["extras"]["theory"]
         assert set(THEORY_KEYS) <= set(t)
@@ -224,3 +243,35 @@ def test_theory_terms_stored_per_round_and_runs_unchanged(digits, tmp_path):
     again = run_active_learning(_cfg(theory_terms=True), dataset=digits)
     assert [h.extras["theory"] for h in again.history] == [r["extras"]["theory"] for r in rows]
     assert ALConfig.from_dict(_cfg(theory_terms=True).to_dict()).theory_terms is True
+
+
+def test_theory_figures_build(e2, e3, e4):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from alkit.viz import theory as vt
+
+    x_data, q = e2
+    sweep = toy.shift_sweep(D, np.linspace(0, 2, 5))
+    rng = np.random.default_rng(0)
+    panel = {"xy_labeled": rng.normal(size=(10, 2)), "xy_unlabeled": rng.normal(size=(50, 2)),
+             "z_labeled": rng.normal(size=10), "z_unlabeled": rng.normal(size=50)}
+    per_round = [{"n_labeled": n, "test_error": 0.5 / k, "labeled_risk": 0.0, "proxy_h_divergence": 0.5,
+                  "w1_labeled_unlabeled": 2.0 / k, "proxy_h_divergence_input": None,
+                  "w1_labeled_unlabeled_input": 1.0 / k} for k, n in enumerate((20, 40, 60), start=1)]
+    figs = [
+        vt.toy_instance_figure(toy.INSTANCES["B"], "B", n_grid=201),
+        vt.shift_figure(D, 0.5, sweep),
+        vt.c_sweep_figure(0.1, 0.4, np.linspace(0.3, 0.8, 11)),
+        vt.labeled_vs_unlabeled_figure({"random": panel, "entropy": panel}),
+        vt.theorem1_figure(x_data, q),
+        vt.theorem1_terms_figure(q, 1.0, "shrunk"),
+        vt.w1_rates_figure(e3),
+        vt.ben_david_figure(e4),
+        vt.theory_terms_figure({"random": per_round, "entropy": per_round}),
+        vt.terms_vs_error_figure({"random": per_round}),
+    ]
+    assert len(figs[0].axes) == 4 and len(figs[3].axes) == 6 and len(figs[8].axes) >= 5
+    for fig in figs:
+        vt.show(fig)  # outside IPython: only closes the figure

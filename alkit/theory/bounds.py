@@ -134,6 +134,10 @@ class QueryBound:
     w1: float
     lambdas: np.ndarray
     phi: np.ndarray
+    distances: np.ndarray
+    """Length of each matched pair of the optimal coupling, shape (n,)."""
+    label_jump: np.ndarray
+    r""":math:`|h^\star(x) - h^\star(x')|` of each matched pair, shape (n,)."""
     hypotheses: dict[str, HypothesisBound] = field(default_factory=dict)
 
 
@@ -173,7 +177,7 @@ def theorem1_experiment(
         plan = exact_w1(x_data, xq)
         jump = np.abs(y_data[plan.rows] - _boundary_labels(xq)[plan.cols])
         phi = jpl_phi(jump, plan.distances, lam)
-        qb = QueryBound(name, xq, plan.w1, lam, phi)
+        qb = QueryBound(name, xq, plan.w1, lam, phi, plan.distances, jump)
         yq = _boundary_labels(xq)
         w, b = fit_logistic(xq, yq)
         scale = shrunk_norm / float(np.linalg.norm(w))

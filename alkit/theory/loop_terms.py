@@ -36,10 +36,11 @@ def theory_terms(
     labels: torch.Tensor | None = None,
     *,
     seed: int = 0,
-    max_points: int = 500,
+    max_points: int = 300,
     domain_hidden: int = 0,
     domain_folds: int = 5,
     w1_method: str = "sinkhorn",
+    input_space: bool = True,
 ) -> dict[str, Any]:
     r"""The observable bound terms of one AL round.
 
@@ -61,6 +62,9 @@ def theory_terms(
         The domain classifier (:func:`~alkit.theory.divergence.domain_classifier_divergence`).
     w1_method : {"sinkhorn", "exact", "sliced", "auto"}
         How :math:`W_1` between the embeddings is estimated (:func:`~alkit.theory.divergence.w1_estimate`).
+    input_space : bool
+        Also measure both divergences between the (flattened) inputs, a fixed space in which rounds and
+        strategies can be compared (each round's embedding space is a different, retrained feature map).
 
     Returns
     -------
@@ -69,7 +73,8 @@ def theory_terms(
         ``proxy_h_divergence`` — :math:`2(1 - 2\varepsilon)` of a cross-validated L-vs-U domain classifier
         on embeddings (clipped at 0); ``domain_error`` — that ε; ``w1_labeled_unlabeled`` — :math:`W_1`
         between labeled and unlabeled embeddings (Euclidean); ``w1_method``; ``n_labeled``,
-        ``n_unlabeled`` (pool sizes) and ``n_points_labeled``, ``n_points_unlabeled`` (points used).
+        ``n_unlabeled`` (pool sizes) and ``n_points_labeled``, ``n_points_unlabeled`` (points used);
+        with ``input_space``: ``proxy_h_divergence_input`` and ``w1_labeled_unlabeled_input``.
         The divergences are ``None`` when a side has fewer than 2 points.
     """
     labeled = torch.as_tensor(labeled, dtype=torch.long).cpu()
@@ -94,13 +99,20 @@ def theory_terms(
     out["n_points_labeled"], out["n_points_unlabeled"] = int(lab_s.numel()), int(unl_s.numel())
     if lab_s.numel() < 2 or unl_s.numel() < 2:
         out.update(proxy_h_divergence=None, domain_error=None, w1_labeled_unlabeled=None, w1_method=None)
+        if input_space:
+            out.update(proxy_h_divergence_input=None, w1_labeled_unlabeled_input=None)
         return out
-    emb = learner.embed(dataset.x_train[torch.cat([lab_s, unl_s])]).detach().double().cpu()
-    e_lab, e_unl = emb[: lab_s.numel()], emb[lab_s.numel() :]
-    dom = domain_classifier_divergence(e_lab, e_unl, hidden=domain_hidden, folds=domain_folds, generator=g)
-    out["proxy_h_divergence"] = dom.divergence
-    out["domain_error"] = dom.balanced_error
-    w1, method = w1_estimate(e_lab, e_unl, method=w1_method, max_points=None, generator=g)
-    out["w1_labeled_unlabeled"] = w1
-    out["w1_method"] = method
+    x_both = dataset.x_train[torch.cat([lab_s, unl_s])]
+    spaces = {"": learner.embed(x_both).detach().double().cpu()}
+    if input_space:
+        spaces["_input"] = x_both.reshape(len(x_both), -1).double().cpu()
+    for suffix, feats in spaces.items():
+        f_lab, f_unl = feats[: lab_s.numel()], feats[lab_s.numel() :]
+        dom = domain_classifier_divergence(f_lab, f_unl, hidden=domain_hidden, folds=domain_folds, generator=g)
+        w1, method = w1_estimate(f_lab, f_unl, method=w1_method, max_points=None, generator=g)
+        out["proxy_h_divergence" + suffix] = dom.divergence
+        out["w1_labeled_unlabeled" + suffix] = w1
+        if not suffix:
+            out["domain_error"] = dom.balanced_error
+            out["w1_method"] = method
     return out
