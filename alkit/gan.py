@@ -53,6 +53,9 @@ __all__ = [
     "pool_fingerprint",
     "gan_cache_path",
     "load_or_train_gan",
+    "Autoencoder",
+    "train_autoencoder",
+    "load_or_train_autoencoder",
 ]
 
 CACHE_SUBDIR = ("cache", "asal")
@@ -291,3 +294,103 @@ def load_or_train_gan(
         p.requires_grad_(False)
     info = {"path": str(path), "fingerprint": fp, "trained": trained, "seconds": time.perf_counter() - t0, **meta}
     return gen, critic, info
+
+
+# ======================================================================================
+# The autoencoder of ASAL-Autoencoder (matching features)
+# ======================================================================================
+class Autoencoder(nn.Module):
+    """An encoder with the critic's body plus a linear ``code_dim`` layer, and a decoder with the
+    generator's architecture (reading the code as its latent). :meth:`encode` gives the matching
+    features of ASAL-Autoencoder."""
+
+    def __init__(self, input_shape: tuple[int, ...], code_dim: int = 64, width: int = 128) -> None:
+        super().__init__()
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.code_dim = int(code_dim)
+        body = Critic(self.input_shape, width)
+        self.encoder = nn.Sequential(body.body, nn.Linear(body.feature_dim, self.code_dim))
+        self.decoder = Generator(self.input_shape, latent_dim=self.code_dim, width=width)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Codes ``(B, code_dim)`` of inputs ``(B, *input_shape)``."""
+        return self.encoder(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encode(x))
+
+
+def train_autoencoder(ae: Autoencoder, data: torch.Tensor, *, iterations: int, batch_size: int = 64,
+                      lr: float = 1e-3, seed: int = 0) -> dict[str, float]:
+    """Train in place with Adam on the mean squared reconstruction error; returns the first and last
+    mini-batch losses (floats; the only host reads). Every draw comes from ``seed``."""
+    dev = data.device
+    g = torch.Generator(device=dev).manual_seed(int(seed))
+    n = data.shape[0]
+    bs = max(1, min(int(batch_size), n))
+    opt = torch.optim.Adam(ae.parameters(), lr=lr, foreach=True)
+    ae.train()
+    first = last = torch.zeros((), device=dev)
+    for it in range(int(iterations)):
+        x = data[torch.randint(n, (bs,), generator=g, device=dev)]
+        loss = torch.nn.functional.mse_loss(ae(x), x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if it == 0:
+            first = loss.detach()
+        last = loss.detach()
+    ae.eval()
+    return {"first_loss": float(first.item()), "last_loss": float(last.item())}
+
+
+def load_or_train_autoencoder(
+    pool: torch.Tensor,
+    *,
+    code_dim: int = 64,
+    iterations: int = 500,
+    batch_size: int = 64,
+    seed: int = 0,
+    workspace: str | os.PathLike | None = None,
+) -> tuple[Autoencoder, dict[str, Any]]:
+    """The cached autoencoder for ``pool`` (``<workspace>/cache/asal/ae-<fingerprint>.pt``, read with
+    ``weights_only=True``), training it on a miss. Returns ``(autoencoder, info)`` in eval mode on
+    ``pool``'s device with frozen parameters; ``info`` as for :func:`load_or_train_gan`."""
+    if int(iterations) < 1:
+        raise ValueError(f"iterations must be a positive integer, got {iterations!r}")
+    settings = {"arch": "ae-v1", "code_dim": int(code_dim), "iterations": int(iterations),
+                "batch_size": int(batch_size), "seed": int(seed), "lr": 1e-3}
+    fp = pool_fingerprint(pool, settings)
+    path = resolve_workspace(workspace).joinpath(*CACHE_SUBDIR, f"ae-{fp}.pt")
+    shape = tuple(pool.shape[1:])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        ae = Autoencoder(shape, code_dim)
+    ae.to(pool.device)
+    t0 = time.perf_counter()
+    key = (fp, str(pool.device))
+    if os.path.exists(path):
+        state = torch.load(path, map_location=pool.device, weights_only=True)
+        trained = False
+    else:
+        state = _TRAINED.get(key)
+        trained = state is None
+        if state is None:
+            stats = train_autoencoder(ae, pool.detach().float(), iterations=iterations, batch_size=batch_size,
+                                      seed=seed)
+            meta = {"settings": settings, "n_pool": int(pool.shape[0]), "input_shape": list(shape), **stats}
+            state = {"autoencoder": {k: v.detach().clone() for k, v in ae.state_dict().items()}, "meta": meta}
+            while len(_TRAINED) >= _TRAINED_MAX:
+                _TRAINED.pop(next(iter(_TRAINED)))
+            _TRAINED[key] = state
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.tmp-{os.getpid()}"
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    ae.load_state_dict(state["autoencoder"])
+    ae.eval()
+    for p in ae.parameters():
+        p.requires_grad_(False)
+    info = {"path": str(path), "fingerprint": fp, "trained": trained, "seconds": time.perf_counter() - t0,
+            **dict(state.get("meta", {}))}
+    return ae, info

@@ -151,8 +151,34 @@ def test_asal_query_extras_and_device_only():
     assert torch.isfinite(sel.scores).all()
     disc = get_strategy("asal", features="discriminator", **FAST).query(view, 6, _gen(4))
     assert len(set(disc.indices.tolist())) == 6
-    with pytest.raises(NotImplementedError, match="Autoencoder"):
-        get_strategy("asal", features="autoencoder").query(view, 2, _gen())
+    ae = get_strategy("asal", features="autoencoder", ae_iterations=30, ae_code_dim=8, **FAST)
+    sel_ae = ae.query(view, 6, _gen(4))
+    assert len(set(sel_ae.indices.tolist())) == 6 and set(sel_ae.indices.tolist()) <= set(view.unlabeled.tolist())
+    state = ae.prepare(view)
+    assert state["autoencoder"]["trained"] in (True, False) and state["index"].features.shape[1] == 8
+    with pytest.raises(ValueError, match="ae_iterations"):
+        get_strategy("asal", features="autoencoder", ae_iterations=0).query(view, 2, _gen())
+
+
+def test_autoencoder_learns_and_is_cached(tmp_path):
+    from alkit import gan
+
+    g = torch.Generator().manual_seed(0)
+    # 2-D structure in 16-D: the code (4) can capture it, so the reconstruction error must fall.
+    pool = torch.randn(200, 2, generator=g) @ torch.randn(2, 16, generator=g)
+    ae, info = gan.load_or_train_autoencoder(pool, code_dim=4, iterations=300, workspace=tmp_path)
+    assert info["last_loss"] < 0.5 * info["first_loss"]
+    with torch.no_grad():
+        err = torch.nn.functional.mse_loss(ae(pool), pool).item()
+    assert err < 0.5 * pool.var().item()
+    assert not any(p.requires_grad for p in ae.parameters())
+    gan._TRAINED.clear()  # force the disk path
+    ae2, info2 = gan.load_or_train_autoencoder(pool, code_dim=4, iterations=300, workspace=tmp_path)
+    assert info2["trained"] is False and info2["path"] == info["path"] and info["path"].endswith(".pt")
+    with torch.no_grad():
+        assert torch.equal(ae.encode(pool), ae2.encode(pool))
+    _, info3 = gan.load_or_train_autoencoder(pool, code_dim=4, iterations=301, workspace=tmp_path)
+    assert info3["fingerprint"] != info["fingerprint"]  # a changed setting trains a new one
 
 
 def test_asal_ivf_index_in_query():

@@ -267,6 +267,8 @@ class _GANRetrieval(Strategy):
     needs = frozenset({"inputs", "labeled_inputs", "model"})
     in_demo = False  # one-off GAN training (minutes on a CPU for images)
     features: str = "pixels"
+    ae_code_dim: int = 64
+    ae_iterations: int = 500
     pca_dim: int = 50
     index: str = "auto"
     n_lists: int | None = None
@@ -275,13 +277,10 @@ class _GANRetrieval(Strategy):
     def _check(self) -> None:
         if self.features not in _FEATURES:
             raise ValueError(f"features must be one of {_FEATURES}, got {self.features!r}")
-        if self.features == "autoencoder":
-            raise NotImplementedError(
-                "ASAL-Autoencoder features are not implemented in alkit yet; use features='pixels' (ASAL-Gray/RGB) "
-                "or 'discriminator' (ASAL-Discriminator)")
         if self.index not in _INDEX_MODES:
             raise ValueError(f"index must be one of {_INDEX_MODES}, got {self.index!r}")
-        for name in ("ascent_steps", "gan_iterations", "gan_batch", "latent_dim", "pca_dim", "nprobe"):
+        for name in ("ascent_steps", "gan_iterations", "gan_batch", "latent_dim", "pca_dim", "nprobe", "ae_code_dim",
+                     "ae_iterations"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < (0 if name == "ascent_steps" else 1):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -293,9 +292,11 @@ class _GANRetrieval(Strategy):
         x = torch.cat([view.labeled_inputs, view.inputs])[order]
         return x, all_idx[order]
 
-    def _feature_fn(self, critic: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    def _feature_fn(self, critic: nn.Module, ae: nn.Module | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
         if self.features == "discriminator":
             return lambda x: critic.features(x.float())
+        if self.features == "autoencoder":
+            return lambda x: ae.encode(x.float())  # type: ignore[union-attr]
         return lambda x: x.flatten(1).float()
 
     def prepare(self, view: PoolView) -> dict[str, Any]:
@@ -309,7 +310,7 @@ class _GANRetrieval(Strategy):
         n_total = view.n_labeled + view.n_unlabeled
         shape = tuple(view.inputs.shape[1:])
         key = (n_total, shape, str(view.device), self.features, self.pca_dim, self.index, self.n_lists, self.nprobe,
-               self.gan_iterations, self.gan_batch, self.gan_seed, self.latent_dim)
+               self.gan_iterations, self.gan_batch, self.gan_seed, self.latent_dim, self.ae_code_dim, self.ae_iterations)
         state = getattr(self, "_state", None)
         if state is not None and state["key"] == key:
             return state
@@ -317,8 +318,12 @@ class _GANRetrieval(Strategy):
         x, row_pool = self._pool(view)
         gen, critic, info = _gan.load_or_train_gan(x, latent_dim=self.latent_dim, iterations=self.gan_iterations,
                                                    batch_size=self.gan_batch, seed=self.gan_seed)
+        ae, ae_info = None, None
+        if self.features == "autoencoder":
+            ae, ae_info = _gan.load_or_train_autoencoder(x, code_dim=self.ae_code_dim, iterations=self.ae_iterations,
+                                                         batch_size=self.gan_batch, seed=self.gan_seed)
         t1 = time.perf_counter()
-        feat = self._feature_fn(critic)
+        feat = self._feature_fn(critic, ae)
         with torch.no_grad():
             f = torch.cat([feat(x[s:s + _ROW_CHUNK]) for s in range(0, x.shape[0], _ROW_CHUNK)])
             pca = fit_pca(f, self.pca_dim)
@@ -327,6 +332,7 @@ class _GANRetrieval(Strategy):
         idx = PoolIndex(proj, row_pool, mode=mode, n_lists=self.n_lists, nprobe=self.nprobe)
         t2 = time.perf_counter()
         state = {"key": key, "gen": gen, "critic": critic, "feat": feat, "pca": pca, "index": idx, "gan": info,
+                 "autoencoder": ae_info,
                  "timings": {"gan": t1 - t0, "index": t2 - t1}}
         self._state = state
         return state
@@ -414,8 +420,8 @@ class ASAL(_GANRetrieval):
     ----------
     features : {"pixels", "discriminator", "autoencoder"}
         Matching features: raw inputs (ASAL-Gray/RGB), the critic's penultimate layer
-        (ASAL-Discriminator), or an autoencoder code (ASAL-Autoencoder: not implemented, raises
-        ``NotImplementedError``).
+        (ASAL-Discriminator), or the code of an autoencoder trained once on the pool and cached
+        beside the GAN (ASAL-Autoencoder, :class:`alkit.gan.Autoencoder`).
     pca_dim : int
         PCA dimensions of the matching space (paper: 50).
     ascent_steps : int
@@ -434,6 +440,11 @@ class ASAL(_GANRetrieval):
         query generator.
     latent_dim : int
         Dimension of the GAN latent space.
+    ae_code_dim : int
+        Code size of the autoencoder (``features="autoencoder"`` only); PCA then reduces it to
+        ``min(pca_dim, ae_code_dim)``.
+    ae_iterations : int
+        Adam steps (lr 1e-3, batch ``gan_batch``) of the one-off autoencoder training.
     index : {"auto", "exact", "ivf"}
         Nearest-neighbour search: exact blocked matrix products (linear in the pool) or an IVF
         coarse quantiser (about sqrt(N) k-means lists, ``nprobe`` of them scanned: sub-linear,
@@ -470,8 +481,11 @@ class ASAL(_GANRetrieval):
 
     def __init__(self, features: str = "pixels", pca_dim: int = 50, ascent_steps: int = 100,
                  ascent_lr: float = 0.01, gan_iterations: int = 200, gan_batch: int = 64, gan_seed: int = 0,
-                 latent_dim: int = 64, index: str = "auto", n_lists: int | None = None, nprobe: int = 8) -> None:
+                 latent_dim: int = 64, index: str = "auto", n_lists: int | None = None, nprobe: int = 8,
+                 ae_code_dim: int = 64, ae_iterations: int = 500) -> None:
         self.features = features
+        self.ae_code_dim = ae_code_dim
+        self.ae_iterations = ae_iterations
         self.pca_dim = pca_dim
         self.ascent_steps = ascent_steps
         self.ascent_lr = ascent_lr
