@@ -90,12 +90,13 @@ with torch.no_grad():
     d_all = adv["disc"](mu_all)
 lo, hi = mu_all.min(0).values - 0.5, mu_all.max(0).values + 0.5
 LATENT_EXTENT = (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+GREY = {"c": "#bbbbbb", "marker": ".", "s": 8}
 fig_latent = score_map_figure([
-    MapPanel("latent means μ(x): blob A (grey, blue = labeled), blob B (orange)", fn=None,
-             points={"unlabeled": mu_all[~is_b], "blob B": mu_all[is_b], "labeled": mu_all[view_toy.labeled]}),
+    MapPanel("latent means μ(x) of the pool", fn=None, styles={"blob A": GREY},
+             points={"blob A": mu_all[~is_b], "blob B": mu_all[is_b], "labeled": mu_all[view_toy.labeled]}),
     MapPanel("D(μ) over the latent plane, VAAL's picks", fn=adv["disc"], cbar="D = P(labeled)", vmin=0, vmax=1,
-             cmap="magma", points={"unlabeled": mu_all, "labeled": mu_all[view_toy.labeled],
-                                   "picked": mu_all[adv["sel"].indices]}),
+             cmap="magma", styles={"pool": GREY}, points={"pool": mu_all, "labeled": mu_all[view_toy.labeled],
+                                                          "picked": mu_all[adv["sel"].indices]}),
 ], LATENT_EXTENT, resolution=pick(50, 100), panel_size=4.0)
 show(fig_latent)
 print(f"mean D(μ) on blob A {float(d_all[~is_b].mean()):.3f}, on blob B {float(d_all[is_b].mean()):.3f}; "
@@ -117,9 +118,11 @@ print("by hand == alkit:", torch.equal(by_hand, adv["sel"].indices))
 # %% [markdown]
 # ## 2. The adversarial weight λ2
 #
-# The VAE's adversarial term pushes *every* latent towards the region $D$ calls labeled. The stronger it
-# is (λ2), the more the VAE fights the discriminator — by moving blob B's latents onto blob A's. Slide λ2
-# and watch $D$ over the **input plane** ($D(\mu(W^\top p))$ for each 2-D point $p$) and the share of picks from B.
+# The VAE's adversarial term pushes *every* latent towards the region $D$ calls labeled: the VAE fights
+# the discriminator by moving unlabeled latents (blob B's) towards labeled ones. The stronger the term
+# (λ2), the closer $D$ is held to chance — its final loss rises towards $2\ln 2 \approx 1.39$. Slide λ2 and
+# watch $D$ over the **input plane** ($D(\mu(W^\top p))$ for each 2-D point $p$) and the share of picks
+# from B. On a toy this easy the picks often survive the fight; the next sections show data where they do not.
 
 # %%
 _lam = {}
@@ -226,11 +229,14 @@ print(f"random       unseen share {mnist_res['random']['unseen']:.2f}")
 # %% [markdown]
 # On real digits the ablations separate. The **raw-pixel** discriminator (no VAE) sends most of the
 # query to the unseen digits: in pixel space, 5–9 simply look different from the 0–4 it was shown. With
-# a VAE, on the few hundred steps a CPU affords, the latent means carry little (the KL term is small:
-# the posterior has nearly collapsed to the prior), and in the adversarial mode the VAE additionally
-# pushes every latent towards "labeled": $D$ ends at chance ($2\ln 2$) and VAAL's picks are about as
-# good as random. VAAL's latent space only pays off once the VAE has learned a real representation —
-# the paper trains it for 100 epochs on a GPU. That is the honest reading of an ablation: a component is
+# a VAE, on the few hundred steps a CPU affords, the latent means carry little (the KL term is tiny:
+# the posterior has nearly collapsed to the prior), so the frozen-VAE discriminator does about as well
+# as random. In the adversarial mode the VAE additionally pushes every latent towards "labeled": $D$
+# ends exactly at chance ($2\ln 2$), its remaining wiggles decide the query, and VAAL is no better than
+# random — in our full-size run (300 iterations, 3,900 unlabeled digits) it took **no** digit from 5–9
+# at all, as if the VAE had pushed the unlabeled latents past the labeled ones (our reading, not checked
+# further). VAAL's latent space only pays off once the VAE has learned a real representation — the
+# paper trains it for 100 epochs on a GPU. That is the honest reading of an ablation: a component is
 # worth what it adds *under your budget*.
 
 # %% [markdown]
@@ -275,16 +281,18 @@ ex3.check(answer3)
 assert float(d_all[is_b].mean()) < float(d_all[~is_b].mean())
 assert torch.equal(by_hand, adv["sel"].indices)
 assert adv["share_b"] >= 0.75
-# 2. the slider's default is section 1's VAAL; the adversarial game keeps D near chance
+# 2. the slider's default is section 1's VAAL; a stronger adversarial term holds D nearer chance
 assert torch.equal(shown_lam["sel"].indices, adv["sel"].indices)
-assert abs(shown_lam["disc_loss"] - 2 * math.log(2)) < 0.3
+assert shown_lam["disc_loss"] < strong["disc_loss"] < 2 * math.log(2) + 0.05
 # 3. on the toy every ablation finds blob B; without the game D wins (a lower loss)
 assert all(fits[m]["share_b"] >= 0.75 for m in MODES) and fits["none"]["share_b"] >= 0.9
 assert fits["none"]["sel"].extras["vae_recon"] is None
-assert fits["none"]["sel"].extras["disc_loss"] < fits["adversarial"]["sel"].extras["disc_loss"]
+assert max(fits[m]["sel"].extras["disc_loss"] for m in ("frozen", "none")) < fits["adversarial"]["sel"].extras["disc_loss"]
 # 4. MNIST: the raw-pixel discriminator finds the unseen classes; adversarial D ends near chance
 assert mnist_res["none"]["unseen"] >= pool_unseen + 0.2
 assert mnist_res["none"]["unseen"] >= max(mnist_res["adversarial"]["unseen"], mnist_res["random"]["unseen"])
 assert abs(mnist_res["adversarial"]["disc_loss"] - 2 * math.log(2)) < 0.1
+assert mnist_res["adversarial"]["unseen"] <= mnist_res["random"]["unseen"] + 0.1  # no better than random
+assert max(mnist_res[m]["vae_kl"] for m in ("adversarial", "frozen")) < 1.0  # a nearly collapsed posterior
 # exercises: the wrong sign avoids blob B
 assert wrong_way_share < 0.5

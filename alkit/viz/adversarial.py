@@ -81,12 +81,14 @@ class MapPanel:
         Plane function drawn as a heatmap (see :func:`grid_values`); None draws the points only.
     points : dict
         ``{"labeled": xy, "unlabeled": xy, "picked": xy, ...}`` — (n, 2) arrays or tensors; the three
-        names get fixed styles, any other name a default one.
+        names get fixed styles, any other name a default one (orange crosses), unless ``styles`` says.
     cbar : str
         Colour-bar label.
     vmin, vmax : float or None
         Colour range (None: the data's).
     cmap : str
+    styles : dict
+        Scatter keyword arguments per point-set name, replacing the default style of that name.
     """
 
     title: str
@@ -96,6 +98,7 @@ class MapPanel:
     vmin: float | None = None
     vmax: float | None = None
     cmap: str = "viridis"
+    styles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def score_map_figure(panels: Sequence[MapPanel], extent: Sequence[float], *, resolution: int = 100,
@@ -120,7 +123,8 @@ def score_map_figure(panels: Sequence[MapPanel], extent: Sequence[float], *, res
             xy = _np(panel.points[name])
             if xy.size == 0:
                 continue
-            style = _STYLES.get(name, {"c": "#ff7f0e", "marker": "x", "s": 18, "linewidths": 1.0})
+            style = panel.styles.get(name) or _STYLES.get(name, {"c": "#ff7f0e", "marker": "x", "s": 18,
+                                                                  "linewidths": 1.0})
             ax.scatter(xy[:, 0], xy[:, 1], label=f"{name} ({len(xy)})", **style)
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
