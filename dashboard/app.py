@@ -16,20 +16,20 @@ if str(HERE) not in sys.path:
 import dashui  # noqa: E402
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="alkit dashboard", page_icon="🎯", layout="wide")
+st.set_page_config(page_title="alkit dashboard", page_icon=":material/target:", layout="wide")
 
 PAGES = {
     "Experiments": [
-        st.Page("views/run.py", title="Run", icon="▶️", default=True),
-        st.Page("views/curves.py", title="Learning curves", icon="📈"),
-        st.Page("views/embeddings.py", title="Embeddings", icon="🗺️"),
-        st.Page("views/batch.py", title="Selected batch", icon="🧩"),
-        st.Page("views/theory.py", title="Theory", icon="📐"),
+        st.Page("views/run.py", title="Run", icon=":material/play_circle:", default=True),
+        st.Page("views/curves.py", title="Learning curves", icon=":material/show_chart:"),
+        st.Page("views/embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
+        st.Page("views/batch.py", title="Selected batch", icon=":material/grid_view:"),
+        st.Page("views/theory.py", title="Theory", icon=":material/functions:"),
     ],
     "Hands-on": [
-        st.Page("views/label.py", title="Label", icon="✍️"),
-        st.Page("views/play.py", title="Play", icon="🎮"),
-        st.Page("views/replay.py", title="Replay", icon="⏯️"),
+        st.Page("views/label.py", title="Label", icon=":material/edit:"),
+        st.Page("views/play.py", title="Play", icon=":material/sports_esports:"),
+        st.Page("views/replay.py", title="Replay", icon=":material/replay:"),
     ],
 }
 

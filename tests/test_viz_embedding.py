@@ -61,6 +61,8 @@ def test_projector_input_errors():
         Projector("pca").transform(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="at least 3"):
         Projector("pca").fit(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="transform_epochs"):
+        Projector("umap", transform_epochs=0)
 
 
 def _store_with_embeddings(ws, rounds=3, n=300, d=8):

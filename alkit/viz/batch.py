@@ -244,6 +244,6 @@ def diversity_figure(div: Mapping[str, Sequence[float]], *, title: str = "", hig
             fig.add_trace(go.Scatter(x=[highlight], y=[div[key][k]], mode="markers", showlegend=False,
                                      marker={"size": 13, "color": color, "symbol": "circle-open", "line": {"width": 3}},
                                      hoverinfo="skip"), row=1, col=col)
-    fig.update_xaxes(title_text="round")
+    fig.update_xaxes(title_text="round", dtick=max(1, math.ceil(len(div["round"]) / 12)))
     fig.update_layout(title=title, template="plotly_white", height=320, margin={"t": 50})
     return fig

@@ -66,7 +66,7 @@ def play_figure(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Seque
                                      customdata=p[:, None], hovertemplate=f"{name} %{{customdata[0]}}<extra></extra>"))
     x0, x1, y0, y1 = pg.bounds()
     fig.update_layout(title=title, template="plotly_white", dragmode="lasso", height=520,
-                      xaxis={"range": [x0, x1], "title": ""}, yaxis={"range": [y0, y1], "title": "", "scaleanchor": "x"},
+                      xaxis={"range": [x0, x1], "title": ""}, yaxis={"range": [y0, y1], "title": ""},
                       legend={"orientation": "h", "y": -0.1}, margin={"l": 10, "r": 10, "t": 40 if title else 10})
     return fig
 

@@ -26,6 +26,10 @@ chosen_s = st.multiselect("Strategies", strategies, default=strategies, key="cur
 statuses = st.multiselect("Run status", ["finished", "running", "interrupted", "failed"],
                           default=["finished", "running"], key="curves_status")
 ids = [r["run_id"] for r in pool if r["strategy"] in chosen_s and r["status"] in statuses]
+with st.expander("Pick runs one by one"):
+    by_id = {r["run_id"]: r for r in runs}
+    ids = st.multiselect("Runs", ids, default=ids, format_func=lambda i: dashui.run_label(by_id[i]),
+                         key=f"curves_runs_{hash(tuple(ids))}")
 st.caption(f"{len(ids)} runs selected. Random is drawn dashed in black; a running run joins with the rounds it has.")
 if not ids:
     st.info("No run matches these filters.")

@@ -1,0 +1,306 @@
+"""Dashboard benchmark: page-ready times with a store of 10 runs, and the embedding map's fit and refresh.
+
+    python -m benchmarks.dashboard            # writes benchmarks/results/dashboard.json
+
+Targets (issue "Dashboard"): a page is ready in <= 3 s with a store of 10 runs; the embedding view
+refreshes in <= 5 s for 5,000 displayed points after the first UMAP fit (whose time is reported too).
+
+What is measured
+----------------
+* ``pages``: each page rendered by ``streamlit.testing`` in a fresh session (the server-side script run:
+  store reads, figure building, serialisation), cold (first time in the process: imports, dataset
+  load) and warm (median of later fresh sessions, what a second visitor or a page switch costs).
+* ``browser`` (when Debian's Chromium and playwright are present): the same pages in headless Chromium
+  against ``alkit dashboard``, timed until the page's title and first chart are drawn and Streamlit is
+  idle; ``open:`` = a fresh tab opened by URL (the app's JavaScript boots each time), ``switch:`` = a
+  click in the sidebar of an open tab (``cold`` = first visit, ``warm`` = median of later visits).
+* ``embedding``: in a fresh process, a run with >= 5,000 stored embeddings (Fashion-MNIST when the
+  Debian package is installed, else a labelled synthetic stand-in): ``import umap``, the first fit
+  (numba compilation included), then per round change: transform + 5,000-point subsample + figure
+  + JSON serialisation (what the page sends to the browser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results" / "dashboard.json"
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+PAGES = ["run", "curves", "batch", "theory", "label", "play", "replay"]
+STRATEGIES = ["random", "entropy", "margin", "kcenter", "badge"]
+
+
+def _load() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def build_store(ws: Path) -> list[str]:
+    """10 digits runs (5 strategies x 2 seeds, 11 rounds each, 500 stored embeddings per round; the last one
+    also logs the bound terms, so the Theory page has something to draw)."""
+    import torch
+
+    from alkit import ALConfig, ALRun, RunStore, TrainConfig
+
+    torch.set_num_threads(1)
+    store = RunStore(ws)
+    ids = []
+    for seed in (0, 1):
+        for strat in STRATEGIES:
+            cfg = ALConfig(dataset="digits", strategy=strat, initial=20, query=20, rounds=10, seed=seed,
+                           train=TrainConfig(epochs=5, batch_size=32, min_steps=40), store_embeddings=500,
+                           theory_terms=(seed, strat) == (1, STRATEGIES[-1]))  # the newest run: the pages' default
+            run = ALRun(cfg, store=store)
+            run.run()
+            ids.append(run.run_id)
+    store.close()
+    return ids
+
+
+def time_pages(ws: Path, repeats: int = 3) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["ALKIT_WORKSPACE"] = str(ws)
+    out = {}
+    for page in PAGES:
+        times = []
+        for _ in range(repeats):
+            at = AppTest.from_file(str(APP), default_timeout=300).run()
+            t0 = time.perf_counter()
+            at.switch_page(f"views/{page}.py").run()
+            times.append(time.perf_counter() - t0)
+            if at.exception:
+                raise RuntimeError(f"page {page}: {at.exception[0].value}")
+        out[page] = {"cold_s": round(times[0], 3), "warm_s": round(statistics.median(times[1:]), 3),
+                     "charts": len(at.get("plotly_chart"))}
+        print(f"  page {page:<8} cold {times[0]:6.2f} s   warm {out[page]['warm_s']:6.2f} s", flush=True)
+    return out
+
+
+def time_browser(ws: Path) -> dict | None:
+    chromium = "/usr/bin/chromium"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path(chromium).exists():
+        return None
+    import socket
+    import urllib.request
+
+    from alkit.cli import build_parser, dashboard_command
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv, env = dashboard_command(build_parser().parse_args(["dashboard", "--port", str(port), "--workspace", str(ws)]))
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    ready_js = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
+                " && document.querySelector('[data-testid=\"stMainBlockContainer\"] h1') !== null")
+    out = {}
+    try:
+        t_end = time.monotonic() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > t_end:
+                raise RuntimeError("streamlit did not start")
+            time.sleep(0.3)
+        titles = {"run": "Run", "curves": "Learning curves", "batch": "Selected batch", "theory": "Theory",
+                  "label": "Label", "play": "Play: you are the strategy", "replay": "Replay"}
+        links = {"run": "Run", "curves": "Learning curves", "batch": "Selected batch", "theory": "Theory",
+                 "label": "Label", "play": "Play", "replay": "Replay"}
+
+        def wait_ready(page: Any, name: str) -> None:
+            page.wait_for_function(
+                "(t) => { const h = document.querySelector('[data-testid=\"stMainBlockContainer\"] h1');"
+                " return h !== null && h.textContent.trim() === t; }", arg=titles[name], timeout=120_000)
+            page.wait_for_timeout(100)
+            page.wait_for_function(ready_js, timeout=120_000)
+            if name not in ("run", "label"):
+                page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(timeout=120_000)
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+            # 1. a fresh tab per page, opened by URL (the app's JavaScript boots each time)
+            for page_name in PAGES:
+                times = []
+                for _ in range(3):
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    t0 = time.perf_counter()
+                    page.goto(f"{url}/{page_name}")
+                    wait_ready(page, page_name)
+                    times.append(time.perf_counter() - t0)
+                    page.close()
+                out[f"open:{page_name}"] = {"cold_s": round(times[0], 3), "warm_s": round(statistics.median(times[1:]), 3)}
+                print(f"  open by URL   {page_name:<8} first {times[0]:6.2f} s   later {statistics.median(times[1:]):6.2f} s",
+                      flush=True)
+            # 2. one tab, switching pages from the sidebar (what a user does once the app is open)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            wait_ready(page, "run")
+            switch: dict[str, list[float]] = {n: [] for n in PAGES}
+            for _ in range(3):
+                for page_name in PAGES[1:] + PAGES[:1]:
+                    t0 = time.perf_counter()
+                    page.get_by_role("link", name=links[page_name], exact=True).click()
+                    wait_ready(page, page_name)
+                    switch[page_name].append(time.perf_counter() - t0)
+            for page_name, times in switch.items():
+                out[f"switch:{page_name}"] = {"cold_s": round(times[0], 3),
+                                              "warm_s": round(statistics.median(times[1:]), 3)}
+                print(f"  sidebar switch {page_name:<8} first {times[0]:6.2f} s   later "
+                      f"{statistics.median(times[1:]):6.2f} s", flush=True)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return out
+
+
+def build_big_run(ws: Path) -> tuple[str, str]:
+    """A run with >= 5,000 stored embeddings per round: Fashion-MNIST if installed, else synthetic clusters."""
+    import numpy as np
+    import torch
+
+    from alkit import ALConfig, ALRun, RunStore, TrainConfig
+
+    torch.set_num_threads(2)
+    store = RunStore(ws)
+    try:
+        cfg = ALConfig(dataset="fashion_mnist", strategy="random", initial=1000, query=500, rounds=3, seed=0,
+                       train=TrainConfig(epochs=1, batch_size=64), store_embeddings=5000)
+        run = ALRun(cfg, store=store)
+        run.run()
+        return run.run_id, "fashion_mnist (LeNet features, real training)"
+    except Exception as exc:  # noqa: BLE001 - the data set is optional
+        print(f"  fashion_mnist unavailable ({exc}); synthetic embeddings instead", flush=True)
+    rng = np.random.default_rng(0)
+    rid = store.create_run({"dataset": "synthetic"}, 0, strategy="random", dataset="synthetic")
+    centres = rng.standard_normal((10, 128)) * 4
+    for r in range(4):
+        idx = np.arange(5200)
+        emb = centres[idx % 10] * (1 + 0.1 * r) + rng.standard_normal((5200, 128))
+        store.log_round(rid, r, n_labeled=100 * (r + 1), metrics={"accuracy": 0.5}, timings={},
+                        selected=list(range(100 * r, 100 * r + 100)), embeddings=emb, embedding_index=idx)
+    return rid, "synthetic: 10 Gaussian clusters in 128-d, 5,200 rows per round"
+
+
+def embedding_child(ws: str, run_id: str) -> None:
+    """Runs in a fresh process so that the first fit includes ``import umap`` and numba compilation."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    import umap  # noqa: F401
+
+    import_s = time.perf_counter() - t0
+    from alkit.store import RunStore
+    from alkit.viz.embedding import RunEmbeddingMap, embedding_figure, point_status, subsample_keep
+
+    store = RunStore(ws, readonly=True)
+    rounds = [r["round"] for r in store.get_rounds(run_id) if r["has_embeddings"]]
+    sels = store.get_selections(run_id)
+    emap = RunEmbeddingMap(store, run_id, method="umap", ref_round=rounds[-1])
+    t0 = time.perf_counter()
+    emap.coords(rounds[-1])
+    first_fit = time.perf_counter() - t0
+    refresh = []
+    n_rows = None
+    for r in reversed(rounds[:-1]):
+        t0 = time.perf_counter()
+        pidx, xy = emap.coords(r)
+        status = point_status(pidx, store.labeled_indices(run_id, r - 1) if r > 0 else [], sels[r]["indices"])
+        rows = subsample_keep(len(pidx), 5000, np.flatnonzero(status == "selected"))
+        fig = embedding_figure(xy[rows], pidx[rows], status[rows], scores={})
+        fig.to_json()
+        refresh.append(time.perf_counter() - t0)
+        n_rows = len(rows)
+    # the same fit again in this process: what a refit on another round costs once numba code is compiled
+    again = RunEmbeddingMap(store, run_id, method="umap", ref_round=rounds[-2])
+    t0 = time.perf_counter()
+    again.coords(rounds[-2])
+    second_fit = time.perf_counter() - t0
+    print(json.dumps({"import_umap_s": round(import_s, 3), "first_fit_s": round(first_fit, 3),
+                      "second_fit_s": round(second_fit, 3),
+                      "fit_points": min(len(pidx), emap.projector.max_fit), "displayed_points": n_rows,
+                      "refresh_s": [round(t, 3) for t in refresh],
+                      "transform_s": [round(emap.transform_seconds[r], 3) for r in reversed(rounds[:-1])]}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workspace", help="reuse this folder (default: a temporary one)")
+    ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--only-embedding", action="store_true",
+                    help="re-measure only the embedding map (reuses --workspace and the results file)")
+    ap.add_argument("--embedding-child", nargs=2, metavar=("WS", "RUN"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.embedding_child:
+        embedding_child(*args.embedding_child)
+        return
+    root = Path(args.workspace or tempfile.mkdtemp(prefix="alkit-dash-bench-"))
+    ws10, wsbig = root / "ten_runs", root / "big_run"
+    if args.only_embedding:
+        result = json.loads(RESULTS.read_text())
+        result["machine"]["load_avg_embedding_start"] = _load()
+    else:
+        result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg_start": _load()}}
+        t0 = time.perf_counter()
+        print("building a store of 10 digits runs…", flush=True)
+        build_store(ws10)
+        result["store"] = {"runs": 10, "rounds_per_run": 11, "build_s": round(time.perf_counter() - t0, 1)}
+        print("page-ready (streamlit.testing, server side):", flush=True)
+        result["pages"] = time_pages(ws10)
+        if not args.no_browser:
+            print("page-ready in headless Chromium:", flush=True)
+            result["browser"] = time_browser(ws10)
+    print("embedding map:", flush=True)
+    if args.only_embedding and (wsbig / "alkit.sqlite").exists():
+        from alkit.store import RunStore
+
+        rid = RunStore(wsbig, readonly=True).list_runs()[0]["run_id"]
+        what = result.get("embedding", {}).get("data", "the stored big run")
+    else:
+        rid, what = build_big_run(wsbig)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.dashboard", "--embedding-child", str(wsbig), rid],
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr[-2000:])
+    emb = json.loads(proc.stdout.strip().splitlines()[-1])
+    emb["data"] = what
+    result["embedding"] = emb
+    print(f"  import umap {emb['import_umap_s']:.1f} s, first fit {emb['first_fit_s']:.1f} s "
+          f"(again: {emb['second_fit_s']:.1f} s) on "
+          f"{emb['fit_points']} points, refresh {emb['refresh_s']} s for {emb['displayed_points']} points", flush=True)
+    pages_ok = all(v["warm_s"] <= 3.0 for v in result["pages"].values())
+    br = result.get("browser") or {}
+    browser_ok = None if not br else {kind: all(v["warm_s"] <= 3.0 for k, v in br.items() if k.startswith(kind))
+                                      for kind in ("open", "switch")}
+    result["targets"] = {"page_ready_s": 3.0, "embedding_refresh_s": 5.0,
+                         "pages_warm_within_target": pages_ok, "browser_warm_within_target": browser_ok,
+                         "embedding_refresh_within_target": max(emb["refresh_s"]) <= 5.0}
+    result["machine"]["load_avg_end"] = _load()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The dashboard in a real browser: start it headless on a free port, drive it with Playwright on Debian's Chromium.
+
+Never runs ``playwright install`` (which downloads a browser): it skips when ``/usr/bin/chromium`` or the
+playwright package is missing. Screenshots go to the test's tmp folder and, when ``ALKIT_SCREENSHOTS`` is
+set, to that folder too.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not installed (apt install chromium)")]
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    from alkit.cli import build_parser, dashboard_command
+
+    port = free_port()
+    ws = tmp_path / "workspace"
+    argv, env = dashboard_command(build_parser().parse_args(["dashboard", "--port", str(port), "--workspace", str(ws)]))
+    env["OMP_NUM_THREADS"] = "1"
+    log = open(tmp_path / "streamlit.log", "w")
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        t_end = time.monotonic() + 90
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > t_end:
+                log.flush()
+                pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url, ws
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def shot(page, tmp_path, name):
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    extra = os.environ.get("ALKIT_SCREENSHOTS")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(extra) / path.name)
+    return path
+
+
+def idle(page, timeout=60_000):
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                           " && !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout)
+
+
+def test_step_a_round_and_see_the_embedding(server, tmp_path):
+    url, ws = server
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.get_by_text("The run store is empty").wait_for(timeout=60_000)
+        idle(page)
+        shot(page, tmp_path, "01_empty_store")
+
+        for label, value in (("Initial labels", "20"), ("Budget per round (b)", "10"), ("Query rounds", "2"),
+                             ("Training epochs per round", "15"), ("Store embeddings of (pool items)", "600")):
+            box = page.get_by_label(label, exact=True)
+            box.fill(value)
+            box.press("Enter")
+            idle(page)
+        page.get_by_text("Step one round at a time").click()
+        idle(page)
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.get_by_role("button", name="Step one round").wait_for(timeout=60_000)
+        for done in (1, 2):
+            page.get_by_role("button", name="Step one round").click()
+            page.get_by_text(f"{done} of 3 rounds").wait_for(timeout=120_000)
+        page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
+        idle(page)
+        shot(page, tmp_path, "02_run_stepped")
+
+        page.get_by_role("link", name="Embeddings", exact=True).click()
+        # the legend of the last round's batch; the first UMAP fit in a process compiles numba code
+        page.locator(".legendtext", has_text="selected (10)").wait_for(timeout=300_000)
+        page.get_by_text("UMAP fitted on round 1").wait_for(timeout=60_000)
+        idle(page)
+        shot(page, tmp_path, "03_embeddings")
+        legend = page.locator("[data-testid='stPlotlyChart'] .legendtext").all_text_contents()
+        assert [t.split(" ")[0] for t in legend] == ["unlabeled", "labeled", "selected"], legend
+
+        page.get_by_role("link", name="Selected batch", exact=True).click()
+        page.locator(".gtitle", has_text="Spread in input space").wait_for(timeout=60_000)
+        assert page.locator("[data-testid='stPlotlyChart'] .layer-above image, "
+                            "[data-testid='stPlotlyChart'] image").count() >= 10  # one tile per queried image
+        idle(page)
+        shot(page, tmp_path, "04_selected_batch")
+
+        page.get_by_role("link", name="Play", exact=True).click()
+        page.locator(".legendtext", has_text="unlabeled (click or lasso)").wait_for(timeout=60_000)
+        page.get_by_text("Strategies to compare").wait_for(timeout=60_000)
+        idle(page)
+        shot(page, tmp_path, "05_play")
+        browser.close()
+    from alkit.store import RunStore
+
+    runs = RunStore(ws, readonly=True).list_runs()
+    assert len(runs) == 1 and runs[0]["n_rounds"] == 2
