@@ -125,12 +125,56 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-def _dropout_train_only(model: nn.Module) -> None:
-    """Eval mode everywhere except dropout layers (BatchNorm keeps its running statistics)."""
-    model.eval()
-    for m in model.modules():
-        if isinstance(m, nn.modules.dropout._DropoutNd):
-            m.train()
+class _ConsistentDropout:
+    """Forward hooks that replace every dropout layer of ``module`` by one fixed mask per MC pass.
+
+    The mask of layer ``j`` in pass ``t`` has the layer's feature shape with a broadcast batch axis
+    (``(1, *features)`` for ``Dropout``, ``(1, C, 1, ...)`` for ``Dropout1d/2d/3d``), scaled by
+    ``1 / (1 - p)``; it is drawn on the device, on first use, from a generator seeded by
+    ``(seed, t, j)`` and reused for every later batch of the same pass.
+    """
+
+    _KINDS = {nn.Dropout: 0, nn.Dropout1d: 1, nn.Dropout2d: 2, nn.Dropout3d: 3}
+
+    def __init__(self, module: nn.Module, seed: int, device: torch.device) -> None:
+        self.layers = [m for m in module.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+        for m in self.layers:
+            if type(m) not in self._KINDS:
+                raise ModelError(f"MC dropout supports nn.Dropout and nn.Dropout1d/2d/3d, not {type(m).__name__}")
+        self.seed, self.device = seed, device
+        self.t = 0
+        self._masks: dict[tuple[int, int], torch.Tensor] = {}
+        self._handles: list[Any] = []
+
+    def set_pass(self, t: int) -> None:
+        self.t = t
+
+    def _mask(self, j: int, m: nn.modules.dropout._DropoutNd, out: torch.Tensor) -> torch.Tensor:
+        key = (self.t, j)
+        mask = self._masks.get(key)
+        if mask is None:
+            spatial = self._KINDS[type(m)]
+            if spatial and out.dim() != spatial + 2:
+                raise ModelError(f"{type(m).__name__} got a {out.dim()}-d input; MC dropout needs a batched input")
+            shape = (1, *out.shape[1:]) if spatial == 0 else (1, out.shape[1]) + (1,) * spatial
+            g = torch.Generator(device=out.device).manual_seed(
+                (self.seed * 1_000_003 + self.t * 1_009 + j) & ((1 << 63) - 1))
+            keep = torch.rand(shape, generator=g, device=out.device) >= m.p
+            mask = keep.to(out.dtype) / (1.0 - m.p) if m.p < 1.0 else torch.zeros(shape, dtype=out.dtype,
+                                                                                 device=out.device)
+            self._masks[key] = mask
+        return mask
+
+    def __enter__(self) -> _ConsistentDropout:
+        for j, m in enumerate(self.layers):
+            self._handles.append(m.register_forward_hook(
+                lambda mod, inp, out, j=j: out * self._mask(j, mod, out)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
 
 
 class Learner:
@@ -389,11 +433,16 @@ class Learner:
 
     @torch.no_grad()
     def mc_probs(self, x: torch.Tensor, T: int, *, seed: int) -> torch.Tensor:
-        """MC-dropout probabilities (T, N, K).
+        r"""MC-dropout probabilities (T, N, K): pass ``t`` is one sampled network for every item.
 
-        Only dropout layers are stochastic (BatchNorm stays in eval mode). The deterministic
-        prefix of the network up to the first dropout layer runs once per batch; only the
-        stochastic suffix is repeated ``T`` times.
+        *Consistent* MC dropout (Kirsch et al. 2019): each pass draws one dropout mask per dropout
+        layer and applies it to every item, so ``probs[t]`` are the outputs of a single network
+        :math:`w_t\sim q(w)`. BatchBALD's joint entropies need this; BALD, MeanSTD and the other
+        per-item scores have the same expectation either way. The masks come from a generator seeded
+        by ``(seed, t, layer)``, so the result does not depend on the inference batch size or on the
+        global RNG. Only dropout layers are stochastic (BatchNorm stays in eval mode). The
+        deterministic prefix up to the first dropout layer runs once per batch; only the stochastic
+        suffix is repeated ``T`` times.
         """
         if isinstance(T, bool) or not isinstance(T, int) or T < 1:
             raise ValueError(f"T (MC passes) must be a positive integer, got {T!r}")
@@ -401,12 +450,17 @@ class Learner:
         self._check_xy(x, None, "query")
         prefix, suffix = model.mc_split()  # raises a clear error without dropout
         chunks = []
+        masks = _ConsistentDropout(suffix, int(seed), self.device)
         try:
-            _dropout_train_only(model)
-            with seeded(seed, self.device):
+            model.eval()  # dropout layers become identities; the hooks apply the pass's masks
+            with masks:
                 for xb in self._batches(x):
                     h = prefix(xb)
-                    chunks.append(torch.stack([suffix(h).softmax(-1) for _ in range(T)]))
+                    passes = []
+                    for t in range(T):
+                        masks.set_pass(t)
+                        passes.append(suffix(h).softmax(-1))
+                    chunks.append(torch.stack(passes))
         finally:
             model.eval()
         if not chunks:

@@ -18,7 +18,7 @@ from alkit.data import blobs, from_arrays
 from alkit.notebook import SOLUTIONS, Exercise, interact, pick
 from alkit.strategies import PoolView, entropy_scores, margin_scores
 from alkit.strategies.adversarial import deepfool_perturbation
-from alkit.strategies.bayesian import bald_scores, mean_std_scores
+from alkit.strategies.bayesian import bald_scores, joint_mutual_information, mean_std_scores
 from alkit.strategies.training import ensemble_var_ratio_scores
 from alkit.viz import toy2d
 
@@ -143,10 +143,11 @@ shown_round = interact(draw_round, round=(0, ROUNDS, 1, ROUNDS))
 # alkit's MLP has a dropout layer before its classifier. With only that layer kept stochastic, a
 # forward pass through an item uses a randomly thinned network: $T$ passes give $p^{(1)}(x), \dots,
 # p^{(T)}(x)$ and their mean $\bar p(x)$ (Gal & Ghahramani's approximate posterior predictive).
-# `Learner.mc_probs` returns the $(T, N, K)$ stack, seeded. It draws a fresh mask **for every item** in
-# every pass, so "pass 1" over the plane is not one thinned network: the ragged boundaries below are
-# those per-item draws. Every score in this section is a per-item statistic of the $T$ draws, so that
-# is all they need.
+# `Learner.mc_probs` returns the $(T, N, K)$ stack, seeded. It uses *consistent* MC dropout: each pass
+# draws one mask and applies it to every item, so "pass 1" over the plane is one thinned network and
+# the panels below are $T$ sampled networks' decision boundaries. The per-item scores of this section
+# would have the same expectation with a fresh mask per item; BatchBALD (section 4) needs one network
+# per pass.
 
 # %%
 mc_grid = base.learner.mc_probs(grid3.points, T, seed=0)  # (T, grid points, 3)
@@ -244,7 +245,7 @@ for ax in axes:
 toy2d.show(fig)
 
 # %% [markdown]
-# (The speckle in the BALD map is Monte-Carlo noise: every grid point gets its own $T = 10$ masks.)
+# (The BALD map is the disagreement of the same $T = 10$ sampled networks at every grid point.)
 # Entropy (and every score of the mean prediction) spends the batch on the noisy region, where a
 # label tells the model nothing new; BALD and MeanSTD, which look at *disagreement between passes*,
 # go where the model has not been taught yet.
@@ -255,10 +256,13 @@ toy2d.show(fig)
 # the same batch, although the second copy teaches less than the first did. `"batch_bald"` grows the
 # batch greedily, maximising the *joint* mutual information $I(y_1, \dots, y_b; w)$, so a copy of an
 # item already chosen gains little. Here every unlabeled item of the toy appears three times, with the
-# same prediction under every dropout pass: its columns of the MC stack are copied. (The joint view
-# assumes pass $t$ is one network for all items; since `mc_probs` draws masks per item, copying the
-# columns is what makes the copies share their masks.) A copy's label is still a fresh draw given the
-# network, so a copy gains *less*, not nothing: BatchBALD thins the copies out rather than banning them.
+# same prediction under every dropout pass: its columns of the MC stack are copied (exactly what
+# consistent MC dropout gives for identical inputs: pass $t$ is one network for all items). A copy's
+# label is still a fresh draw given the network, so a copy gains *less*, not nothing. And a copy is
+# not the only redundant item: two neighbours that every sampled network treats alike are nearly as
+# redundant as a copy, so on this toy BatchBALD may still take copies. What it guarantees is the
+# quantity it maximises: `joint_mutual_information` computes $I(y_1, \dots, y_b; w)$ exactly (all
+# $K^b$ label configurations) for both batches.
 
 # %%
 COPIES = 3
@@ -271,11 +275,13 @@ def compare_batches(budget=BUDGET):
     for name in ("bald", "batch_bald"):
         picked = alkit.get_strategy(name).query(view_copies, budget, gen()).indices
         out[name] = (picked // COPIES).tolist()  # which original item each pick is a copy of
-    print({name: f"{len(set(items))} distinct items in {budget} picks" for name, items in out.items()})
+        out[name + "_joint_mi"] = float(joint_mutual_information(mc_copies[:, picked]))
+    print({name: f"{len(set(out[name]))} distinct items in {budget} picks, joint MI {out[name + '_joint_mi']:.4f}"
+           for name in ("bald", "batch_bald")})
     return out
 
 
-batches = interact(compare_batches, budget=(2, 20, 1, BUDGET))
+batches = interact(compare_batches, budget=(2, 14, 1, BUDGET))  # exact joint MI: 2**14 label configurations at most
 
 # %% [markdown]
 # ## 5. Ensembles: disagreement between independently trained networks
@@ -414,7 +420,7 @@ assert per_region["noisy"][0] > 0.6  # entropy close to log 2 = 0.693 in the noi
 assert per_region["unexplored"][1] > per_region["noisy"][1]  # ...but BALD is higher where nothing is labeled
 # §4: BatchBALD starts like BALD and avoids copies that top-b BALD takes.
 assert batches["bald"][0] == batches["batch_bald"][0]
-assert len(set(batches["batch_bald"])) > len(set(batches["bald"]))
+assert batches["batch_bald_joint_mi"] >= batches["bald_joint_mi"] - 1e-9  # the quantity BatchBALD maximises
 assert len(set(batches["bald"])) < BUDGET  # BALD's batch holds copies
 # §5: the ensemble's heatmap is the vote variation ratio of its members.
 assert len(members) == N_MEMBERS

@@ -275,3 +275,23 @@ def test_mc_strategy_on_a_model_without_dropout_is_a_clear_error():
     run.step()  # round 0 trains; the first query needs MC dropout
     with pytest.raises(ModelError, match="no dropout"):
         run.step()
+
+
+def test_joint_mutual_information_hand_checked():
+    from alkit.strategies.bayesian import bald_scores, joint_mutual_information
+
+    flip = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]]])  # (T=2, b=1, K=2): the two networks disagree fully
+    assert torch.isclose(joint_mutual_information(flip), torch.tensor(math.log(2), dtype=torch.float64))
+    copies = flip.repeat(1, 2, 1)  # the same item twice: a copy adds nothing
+    assert torch.isclose(joint_mutual_information(copies), torch.tensor(math.log(2), dtype=torch.float64))
+    indep = torch.tensor([[[1.0, 0.0], [1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]],
+                          [[0.0, 1.0], [1.0, 0.0]], [[0.0, 1.0], [0.0, 1.0]]])  # 4 networks, 2 independent bits
+    assert torch.isclose(joint_mutual_information(indep), torch.tensor(2 * math.log(2), dtype=torch.float64))
+    g = torch.Generator().manual_seed(0)
+    mc = torch.softmax(torch.randn(7, 5, 3, generator=g), -1)
+    for i in range(5):  # b = 1 is BALD
+        assert torch.isclose(joint_mutual_information(mc[:, i:i + 1]).float(), bald_scores(mc)[i], atol=1e-6)
+    # joint MI never exceeds the sum of the single-item terms (sub-additivity for a shared w)
+    assert joint_mutual_information(mc[:, :3]) <= bald_scores(mc)[:3].sum().double() + 1e-9
+    with pytest.raises(ValueError, match="configurations"):
+        joint_mutual_information(torch.full((2, 20, 3), 1 / 3), max_configs=1000)

@@ -173,3 +173,34 @@ def test_bad_inputs_are_named():
 def test_class_count_mismatch_between_model_and_data():
     with pytest.raises(ModelError, match="classes"):
         Learner(lambda: Learner("mlp", (5,), 4).new_model(0), (5,), 3, device="cpu").new_model(0)
+
+
+def test_mc_probs_consistent_masks_one_network_per_pass():
+    """Consistent MC dropout: in each pass every item sees the same sampled network."""
+    x, y = blobs()
+    lr = learner()
+    lr.fit(x, y, seed=0)
+    twins = torch.cat([x[:5], x[:5]])  # each item twice
+    m = lr.mc_probs(twins, 6, seed=3)
+    gap_twins = (m[:, :5] - m[:, 5:]).abs().max()
+    gap_passes = (m[0] - m[1]).abs().max()
+    assert gap_twins < 1e-6  # same network within a pass, so twins agree (up to float rounding)
+    assert gap_passes > 100 * max(float(gap_twins), 1e-7)  # a different network in the next pass
+    # the same masks whatever the inference batch size
+    lr.config.eval_batch_size = 7
+    assert torch.allclose(lr.mc_probs(x, 4, seed=1), learner_mc_reference(lr, x), atol=1e-6)
+
+
+def learner_mc_reference(lr, x):
+    lr.config.eval_batch_size = 10_000
+    return lr.mc_probs(x, 4, seed=1)
+
+
+def test_mc_probs_consistent_masks_on_lenet_conv_dropout():
+    lr = Learner("lenet", (1, 28, 28), 4, TrainConfig(epochs=1), device="cpu")
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 1, 28, 28, generator=g)
+    lr.fit(x, torch.tensor([0, 1, 2, 3, 0, 1]), seed=0)
+    m = lr.mc_probs(torch.cat([x[:2], x[:2]]), 5, seed=0)
+    assert m.shape == (5, 4, 4) and torch.allclose(m[:, :2], m[:, 2:], atol=1e-6)
+    assert (m[0] - m[1]).abs().max() > 1e-4

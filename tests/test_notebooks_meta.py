@@ -106,3 +106,24 @@ def test_interact_static_fallback_calls_with_defaults(nbmod):
         m.interact(lambda a: a, a=(0, 1))
     calls = []
     assert m.step_button(lambda: calls.append(1) or len(calls)) == 1 and calls == [1]
+
+
+def test_interact_widget_path_builds_controls_and_runs_defaults(nbmod, monkeypatch):
+    """The live-widget branch (not taken under nbmake, where ALKIT_STATIC=1) still calls func with the defaults."""
+    pytest.importorskip("ipywidgets")
+    import IPython.display
+
+    m = nbmod()
+    shown = []
+    monkeypatch.setattr(m, "widgets_available", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", lambda *objs: shown.extend(objs))
+    got = m.interact(lambda a, n, b, c: (a, n, b, c), a=(0.0, 1.0, 0.1, 0.3), n=(1, 9, 1, 4), b=["x", "y"], c=7)
+    assert got == (0.3, 4, "x", 7)
+    widget = shown[0]
+    kinds = {type(child).__name__ for child in widget.children}
+    assert {"FloatSlider", "IntSlider", "Dropdown"} <= kinds
+    calls = []
+    assert m.step_button(lambda: calls.append(1) or len(calls)) == 1
+    button = shown[-1].children[0]
+    button.click()
+    assert calls == [1, 1]

@@ -22,6 +22,7 @@ __all__ = [
     "bald_scores",
     "mean_std_scores",
     "batch_bald_select",
+    "joint_mutual_information",
     "EntropyMC",
     "MarginMC",
     "LeastConfidenceMC",
@@ -80,6 +81,38 @@ def mean_std_scores(mc_probs: torch.Tensor) -> torch.Tensor:
     """
     mc_probs = check_probs(mc_probs, mc=True)
     return mc_probs.std(dim=0, correction=0).mean(dim=-1)
+
+
+def joint_mutual_information(mc_probs: torch.Tensor, max_configs: int = 1 << 16) -> torch.Tensor:
+    r"""Exact :math:`I(y_1,\dots,y_b;w)` of a small batch under ``T`` sampled networks.
+
+    :math:`H\big(\tfrac1T\sum_t\prod_i p_t(y_i)\big)-\sum_i\tfrac1T\sum_t H(p_t(y_i))`, summed over
+    all :math:`K^b` label configurations (what BatchBALD maximises greedily; with ``b = 1`` it is
+    :func:`bald_scores`). Needs consistent MC dropout: pass ``t`` must be one network for every item.
+
+    Parameters
+    ----------
+    mc_probs : Tensor, shape (T, b, K)
+        The batch's MC-dropout probabilities.
+    max_configs : int
+        Refuse batches with more than this many label configurations :math:`K^b`.
+
+    Returns
+    -------
+    Tensor, scalar (float64), on ``mc_probs``' device.
+    """
+    mc_probs = check_probs(mc_probs, mc=True)
+    t, b, k = mc_probs.shape
+    if k ** b > max_configs:
+        raise ValueError(f"a batch of {b} items with {k} classes has {k}**{b} label configurations, more than "
+                         f"max_configs={max_configs}; use batch_bald_select's sampled estimate")
+    p = mc_probs.double()
+    table = torch.ones(1, t, dtype=p.dtype, device=p.device)  # (configs, T): P_t(y_S)
+    for i in range(b):
+        table = (table[:, None, :] * p[:, i, :].T[None, :, :]).reshape(-1, t)
+    joint = torch.special.entr(table.mean(dim=1)).sum()
+    conditional = torch.special.entr(p).sum(dim=-1).mean(dim=0).sum()
+    return joint - conditional
 
 
 class _JointEntropy:
