@@ -13,7 +13,12 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+# Import the heavy, lazily imported libraries here, once, before any page runs: when two threads (a page's
+# script and Streamlit's own serialisation) import pandas at the same moment, Python's import-deadlock
+# avoidance can hand one of them a half-initialised module ("partially initialized module 'pandas'").
 import dashui  # noqa: E402
+import pandas  # noqa: E402, F401
+import plotly.graph_objects  # noqa: E402, F401
 import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="alkit dashboard", page_icon=":material/target:", layout="wide")

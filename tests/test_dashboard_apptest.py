@@ -177,7 +177,8 @@ def test_theory_page_shows_terms_or_a_hint(ws):
     at.switch_page("views/theory.py").run()
     no_errors(at)
     titles = [c["layout"]["title"]["text"] for c in charts(at)]
-    assert titles == ["Bound terms per round", "W1(L, U)", "WAAL critic", "DAL: proxy H-divergence"]
+    assert titles == ["Risks and errors", "Labeled vs unlabeled: W1(L, U) and H-divergence", "WAAL critic",
+                      "DAL: proxy H-divergence"]
     at.selectbox(key="theory_run").set_value(runs[("random", 0)]).run()
     no_errors(at)
     assert charts(at) == [] and any("extras['theory']" in i.value for i in at.info)

@@ -125,6 +125,18 @@ def test_step_a_round_and_see_the_embedding(server, tmp_path):
         page.get_by_text("Strategies to compare").wait_for(timeout=60_000)
         idle(page)
         shot(page, tmp_path, "05_play")
+        # pick one grey point with a click, as a student would, and compare
+        point = page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace").first.locator("path.point").nth(7)
+        box = point.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("() => [...document.querySelectorAll('p')].some("
+                               "p => p.textContent.startsWith('Your pick:') && !p.textContent.includes('—'))",
+                               timeout=60_000)
+        idle(page)
+        page.get_by_role("button", name="Compare").click()
+        page.locator(".gtitle", has_text="Accuracy gain of each pick").wait_for(timeout=120_000)
+        idle(page)
+        shot(page, tmp_path, "06_play_compared")
         browser.close()
     from alkit.store import RunStore
 

@@ -16,6 +16,7 @@ from alkit.viz.batch import (
     mean_pairwise_distance,
     tile_caption,
     to_image,
+    upscale,
 )
 
 
@@ -72,6 +73,8 @@ def test_to_image_shapes_and_normalisation():
     assert to_image(x, mean=(0.5,), std=(0.25,))[0, 0].tolist() == [128, 128, 128]
     assert to_image(np.zeros((3, 5, 5))).shape == (5, 5, 3)
     assert to_image(np.zeros(2)) is None and to_image(np.zeros(50)) is None
+    big = upscale(img, 120)
+    assert big.shape == (120, 120, 3) and (big[:15, :15] == img[0, 0]).all()
 
 
 def test_batch_rows_sorted_by_score_with_unscored_last():

@@ -117,6 +117,11 @@ def test_embedding_figure_traces_and_selection_round_trip():
     assert picked_pool_indices(fig, [{"customdata": [14, 1, 0.4]}]) == [14]
     assert picked_pool_indices(fig, [{"curve_number": 0, "point_index": 1}, {"curve_number": 2, "point_index": 0}]) \
         == [13, 11]
+    assert picked_pool_indices(fig, [{"customdata": {"0": 12, "1": 2, "2": None}}]) == [12]
+    # the figure's own customdata wins over whatever the browser echoed back
+    assert picked_pool_indices(fig, [{"curve_number": 2, "point_index": 1, "customdata": {"x": 1}}]) == [14]
+    fig.add_trace(type(fig.data[0])(x=[0], y=[0]))  # a trace without pool indices
+    assert picked_pool_indices(fig, [{"curve_number": 3, "point_index": 0}]) == []
     json.loads(fig.to_json())
     with pytest.raises(ValueError, match="do not match"):
         embedding_figure(xy[:3], pool, status)

@@ -7,7 +7,7 @@ import pytest
 from alkit.metrics import aubc
 from alkit.store import RunStore
 from alkit.viz.runs import aubc_rows, group_curves, round_seconds, runs_table, timings_figure, wtl_rows
-from alkit.viz.theory_panels import dal_figure, dal_series, series_figure, theory_series, waal_series
+from alkit.viz.theory_panels import dal_figure, dal_series, series_figure, split_theory, theory_series, waal_series
 
 
 def _run(store, strategy, seed, accs, *, initial=10, query=5, extras=None, dataset="digits"):
@@ -66,6 +66,9 @@ def test_theory_series_reads_what_is_there(tmp_path):
     assert th["labeled_risk"] == ([0, 1], [0.1, 0.05])
     assert th["nested.a"] == ([0], [1.0])
     assert "note" not in th and "test_error" not in th
+    groups = split_theory({**th, "n_labeled": ([0], [10.0])})
+    assert set(groups["risk"]) == {"labeled_risk"} and set(groups["bookkeeping"]) == {"n_labeled"}
+    assert set(groups["divergence"]) == {"w1_labeled_unlabeled", "nested.a"}
     assert waal_series(rounds) == {"waal_w1": ([1], [0.3]), "waal_critic_mean_labeled": ([1], [-1.0])}
     assert dal_series(rounds) == {"h_divergence": [(1, [1.2, 0.8])]}
     fig = series_figure(th, x_map={0: 10, 1: 15}, highlight=1)

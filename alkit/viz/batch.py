@@ -20,6 +20,7 @@ import numpy as np
 
 __all__ = [
     "to_image",
+    "upscale",
     "batch_rows",
     "image_grid_figure",
     "class_histogram_figure",
@@ -58,6 +59,12 @@ def to_image(x: Any, *, mean: Sequence[float] | None = None, std: Sequence[float
     if a.shape[0] == 1:
         a = np.repeat(a, 3, axis=0)
     return (a.transpose(1, 2, 0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def upscale(img: np.ndarray, size: int = 120) -> np.ndarray:
+    """Enlarge a small picture by an integer factor (nearest neighbour: 8x8 digits stay crisp, not blurred)."""
+    k = max(1, int(size) // max(1, img.shape[0]))
+    return img.repeat(k, axis=0).repeat(k, axis=1)
 
 
 def batch_rows(

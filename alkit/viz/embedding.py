@@ -278,26 +278,52 @@ def embedding_figure(
             hovertemplate=("pool index %{customdata[0]}<br>class %{text}<br>score %{customdata[2]:.4g}"
                            f"<br>{st}<extra></extra>"),
         ))
+    # No dragmode here: Streamlit's click-to-select only works in its default drag mode (the lasso and
+    # box tools stay one click away in the chart's toolbar).
     fig.update_layout(title=title, template="plotly_white", legend={"orientation": "h", "y": -0.08},
                       xaxis={"showticklabels": False, "title": ""}, yaxis={"showticklabels": False, "title": ""},
-                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, dragmode="lasso", height=560)
+                      margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, height=560)
     return fig
 
 
+def _first_value(cd: Any) -> int | None:
+    """The pool index in a point's ``customdata`` as the browser sent it (list, scalar, or a dict)."""
+    if isinstance(cd, dict):
+        if "bdata" in cd:  # a plotly typed array
+            import base64
+
+            arr = np.frombuffer(base64.b64decode(cd["bdata"]), dtype=np.dtype(cd.get("dtype", "f8")))
+            return int(arr[0]) if arr.size else None
+        vals = [cd[k] for k in sorted(cd, key=lambda k: int(k) if str(k).isdigit() else 0)]
+        return _first_value(vals[0]) if vals else None
+    if isinstance(cd, (list, tuple, np.ndarray)):
+        return _first_value(cd[0]) if len(cd) else None
+    try:
+        return int(cd)
+    except (TypeError, ValueError):
+        return None
+
+
 def picked_pool_indices(fig: Any, points: Sequence[dict]) -> list[int]:
-    """Pool indices of selected points (Streamlit's ``event.selection.points``) of an :func:`embedding_figure`."""
+    """Pool indices of selected points (Streamlit's ``event.selection.points``) of a figure whose point
+    ``customdata[0]`` is a pool index (:func:`embedding_figure`, :func:`alkit.viz.play.play_figure`).
+
+    The figure's own customdata is looked up by ``(curve_number, point_index)``; the customdata the
+    browser echoed back is the fallback. Points of traces without pool indices (a background) are skipped.
+    """
     out: list[int] = []
     for p in points:
-        cd = p.get("customdata")
-        if cd is None:
-            curve = p.get("curve_number")
-            pos = p.get("point_index", p.get("point_number"))
-            if curve is None or pos is None or curve >= len(fig.data) or fig.data[curve].customdata is None:
-                continue  # a point of a trace without pool indices (a background heatmap)
-            cd = fig.data[curve].customdata[pos]
-        if isinstance(cd, (list, tuple, np.ndarray)) and len(cd) == 0:
-            continue
-        idx = int(cd[0]) if isinstance(cd, (list, tuple, np.ndarray)) else int(cd)
-        if idx not in out:
+        idx = None
+        curve = p.get("curve_number")
+        pos = p.get("point_index", p.get("point_number"))
+        if curve is not None and pos is not None and 0 <= curve < len(fig.data):
+            cd = fig.data[curve].customdata
+            if cd is None:
+                continue  # e.g. the decision-region heatmap
+            if 0 <= pos < len(cd):
+                idx = _first_value(cd[pos])
+        elif p.get("customdata") is not None:
+            idx = _first_value(p["customdata"])
+        if idx is not None and idx not in out:
             out.append(idx)
     return out

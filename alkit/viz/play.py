@@ -65,7 +65,8 @@ def play_figure(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Seque
                                              "line": {"width": 1}},
                                      customdata=p[:, None], hovertemplate=f"{name} %{{customdata[0]}}<extra></extra>"))
     x0, x1, y0, y1 = pg.bounds()
-    fig.update_layout(title=title, template="plotly_white", dragmode="lasso", height=520,
+    # No dragmode: Streamlit's click-to-select needs its default; the lasso is in the chart's toolbar.
+    fig.update_layout(title=title, template="plotly_white", height=520,
                       xaxis={"range": [x0, x1], "title": ""}, yaxis={"range": [y0, y1], "title": ""},
                       legend={"orientation": "h", "y": -0.1}, margin={"l": 10, "r": 10, "t": 40 if title else 10})
     return fig

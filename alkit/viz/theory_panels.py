@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["theory_series", "waal_series", "dal_series", "series_figure", "dal_figure"]
+__all__ = ["theory_series", "split_theory", "waal_series", "dal_series", "series_figure", "dal_figure"]
 
 Series = dict[str, tuple[list[int], list[float]]]
 
@@ -63,6 +63,22 @@ def theory_series(rounds: Sequence[Mapping[str, Any]]) -> Series:
         return flat
 
     return _collect(rounds, pick)
+
+
+def split_theory(series: Series) -> dict[str, Series]:
+    """Group theory series for plotting: ``risk`` (risks and errors), ``divergence`` (W1, H-divergences and
+    other distances between labeled and unlabeled data) and ``bookkeeping`` (counts such as ``n_labeled``,
+    sizes, seconds), which would dwarf the others on a shared axis."""
+    out: dict[str, Series] = {"risk": {}, "divergence": {}, "bookkeeping": {}}
+    for name, val in series.items():
+        leaf = name.rsplit(".", 1)[-1].lower()
+        if leaf.startswith("n_") or "seconds" in leaf or leaf in ("seed", "max_points", "folds"):
+            out["bookkeeping"][name] = val
+        elif "risk" in leaf or "error" in leaf or "accuracy" in leaf:
+            out["risk"][name] = val
+        else:
+            out["divergence"][name] = val
+    return out
 
 
 def waal_series(rounds: Sequence[Mapping[str, Any]]) -> Series:

@@ -6,7 +6,7 @@ import dashui
 import numpy as np
 import streamlit as st
 
-from alkit.viz.batch import to_image
+from alkit.viz.batch import to_image, upscale
 from alkit.viz.embedding import RunEmbeddingMap, embedding_figure, picked_pool_indices, point_status, subsample_keep
 
 
@@ -61,7 +61,7 @@ fig = embedding_figure(xy[rows], pool_index[rows], status[rows], labels=labels, 
                        title=f"{run['strategy']} · round {r} · {len(rows)} of {len(pool_index)} stored points")
 st.caption(f"{method} fitted on round {ref} in {emap.projector.fit_seconds:.1f} s; round {r} mapped in "
            f"{emap.transform_seconds.get(r, 0.0):.2f} s. Grey: unlabeled · blue: labeled before round {r} · "
-           "red: selected this round. Click or lasso points to see them.")
+           "red: selected this round. Click a point (or lasso some, from the chart's toolbar) to see them.")
 left, right = st.columns([3, 1])
 with left:
     event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
@@ -77,7 +77,7 @@ with right:
         img = to_image(ds.x_train[i], mean=ds.mean, std=ds.std) if ds is not None else None
         cap = f"#{i} · {cls} · {st_}" + ("" if sc is None else f" · score {sc:.3g}")
         if img is not None:
-            st.image(img, caption=cap, width=120)
+            st.image(upscale(img), caption=cap, width=120)
         else:
             st.write(cap)
     if len(picked) > 12:

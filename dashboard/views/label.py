@@ -9,7 +9,7 @@ import alkit
 from alkit.dashboard_worker import RunWorker, get_worker
 from alkit.loop import ALConfig
 from alkit.presets import get_preset
-from alkit.viz.batch import to_image
+from alkit.viz.batch import to_image, upscale
 
 st.title("Label")
 st.markdown("A run that asks **you** for labels: each round the strategy queries a batch, you label it, "
@@ -76,7 +76,7 @@ def label_panel() -> None:
             with cols[k % 5]:
                 img = to_image(ds.x_train[i], mean=ds.mean, std=ds.std)
                 if img is not None:
-                    st.image(img, width=110)
+                    st.image(upscale(img, 110), width=110)
                 st.selectbox(f"#{i}", list(range(len(names))), index=None, format_func=lambda c: names[c],
                              placeholder="class?", key=f"label_{s['round']}_{i}")
         sent = st.form_submit_button("Submit labels", type="primary")

@@ -10,8 +10,9 @@ from alkit.viz.play import gain_figure, play_figure
 
 st.title("Play: you are the strategy")
 st.markdown("Grey points are unlabeled (their classes are hidden), coloured points are labeled, the shading is the "
-            "model's prediction. **Click** points (shift-click for more) or **lasso** them, then compare the accuracy "
-            "gain of your pick with Random's and each strategy's pick from the same state.")
+            "model's prediction. **Click** points to pick them (or draw a **lasso**: the lasso tool is in the chart's "
+            "toolbar), then compare the accuracy gain of your pick with Random's and each strategy's pick from the "
+            "same state.")
 
 with st.expander("Game settings", expanded="play_game" not in st.session_state):
     c1, c2, c3 = st.columns(3)

@@ -36,10 +36,11 @@ def move(to: int) -> None:
 
 r = int(st.session_state["replay_round"])
 c = st.columns([1, 1, 1, 1, 4])
-c[0].button("⏮ First", key="replay_first", on_click=move, args=(0,), disabled=r == 0)
-c[1].button("◀ Back", key="replay_prev", on_click=move, args=(r - 1,), disabled=r == 0)
-c[2].button("Next ▶", key="replay_next", on_click=move, args=(r + 1,), disabled=r >= last, type="primary")
-c[3].button("Last ⏭", key="replay_last", on_click=move, args=(last,), disabled=r >= last)
+c[0].button("First", icon=":material/first_page:", key="replay_first", on_click=move, args=(0,), disabled=r == 0)
+c[1].button("Back", icon=":material/chevron_left:", key="replay_prev", on_click=move, args=(r - 1,), disabled=r == 0)
+c[2].button("Next", icon=":material/chevron_right:", key="replay_next", on_click=move, args=(r + 1,),
+            disabled=r >= last, type="primary")
+c[3].button("Last", icon=":material/last_page:", key="replay_last", on_click=move, args=(last,), disabled=r >= last)
 c[4].markdown(f"**Round {r} of {last}** · {rounds[r]['n_labeled']} labels · "
               f"accuracy {rounds[r]['metrics'].get('accuracy', float('nan')):.3f}")
 
@@ -52,6 +53,7 @@ with left:
     curve = {run["strategy"]: [([x["n_labeled"] for x in upto], [x["metrics"]["accuracy"] for x in upto])]}
     fig = learning_curve_figure(curve, title="Accuracy so far")
     fig.update_xaxes(range=[rounds[0]["n_labeled"] - 1, rounds[-1]["n_labeled"] + 1])
+    fig.update_yaxes(range=[0, 1])
     st.plotly_chart(fig, key="replay_curve")
     pc = rounds[r]["metrics"].get("per_class_accuracy")
     if pc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dashui
 import streamlit as st
 
-from alkit.viz.theory_panels import dal_figure, dal_series, series_figure, theory_series, waal_series
+from alkit.viz.theory_panels import dal_figure, dal_series, series_figure, split_theory, theory_series, waal_series
 
 st.title("Theory")
 store = dashui.store()
@@ -24,12 +24,13 @@ st.subheader("Bound terms")
 if th:
     st.caption("Per-round terms stored in `extras['theory']`: the labeled risk, the proxy H-divergence and "
                "W1(L, U) between labeled and unlabeled features bound the unlabeled risk from above.")
-    w1 = {k: v for k, v in th.items() if "w1" in k.lower() or "wasserstein" in k.lower()}
-    rest = {k: v for k, v in th.items() if k not in w1}
-    if rest:
-        st.plotly_chart(series_figure(rest, title="Bound terms per round", x_label=xl, x_map=xm), key="theory_terms")
-    if w1:
-        st.plotly_chart(series_figure(w1, title="W1(L, U)", x_label=xl, x_map=xm), key="theory_w1")
+    groups = split_theory(th)
+    if groups["risk"]:
+        st.plotly_chart(series_figure(groups["risk"], title="Risks and errors", x_label=xl, x_map=xm),
+                        key="theory_terms")
+    if groups["divergence"]:
+        st.plotly_chart(series_figure(groups["divergence"], title="Labeled vs unlabeled: W1(L, U) and H-divergence",
+                                      x_label=xl, x_map=xm), key="theory_w1")
     dashui.table([{"term": k, **{f"r{r}": round(v, 4) for r, v in zip(*val)}} for k, val in th.items()],
                  key="theory_table")
 else:
