@@ -6,6 +6,7 @@ The app only wires widgets to alkit: figures come from ``alkit.viz``, runs from
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +21,12 @@ import dashui  # noqa: E402
 import pandas  # noqa: E402, F401
 import plotly.graph_objects  # noqa: E402, F401
 import streamlit as st  # noqa: E402
+import torch  # noqa: E402
+
+# One torch thread unless OMP_NUM_THREADS says otherwise: the Play page's retraining and the background runs
+# share the CPU with the server; on a 2-core machine two threads per tiny model run 10-30x slower, not faster.
+if not os.environ.get("OMP_NUM_THREADS"):
+    torch.set_num_threads(1)
 
 st.set_page_config(page_title="alkit dashboard", page_icon=":material/target:", layout="wide")
 

@@ -110,7 +110,8 @@ def test_step_a_round_and_see_the_embedding(server, tmp_path):
         page.get_by_text("UMAP fitted on round 1").wait_for(timeout=60_000)
         idle(page)
         shot(page, tmp_path, "03_embeddings")
-        legend = page.locator("[data-testid='stPlotlyChart'] .legendtext").all_text_contents()
+        chart = page.locator("[data-testid='stPlotlyChart']", has=page.locator(".legendtext", has_text="selected (10)"))
+        legend = chart.locator(".legendtext").all_text_contents()
         assert [t.split(" ")[0] for t in legend] == ["unlabeled", "labeled", "selected"], legend
 
         page.get_by_role("link", name="Selected batch", exact=True).click()

@@ -28,16 +28,16 @@ def play_figure(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Seque
     pred = probs.argmax(-1)
     conf = probs.max(-1)
     colors = [_CLASS_COLORS[c % len(_CLASS_COLORS)] for c in range(k)]
+    # One colour band per class, from near-white (the model is unsure) to the class colour (it is sure):
+    # z = predicted class + how confident, so one heatmap draws both the regions and the uncertain band.
+    # (A contour trace would say the same but costs the browser seconds to draw.)
     scale = []
-    for c in range(k):  # a discrete colour scale: one band per class
-        scale += [[c / k, colors[c]], [(c + 1) / k, colors[c]]]
+    for c in range(k):
+        scale += [[c / k, "#fbfbfb"], [(c + 1) / k - 1e-6 if c < k - 1 else 1.0, colors[c]]]
+    sure = np.clip((conf - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 0.999)
     fig = go.Figure()
-    fig.add_trace(go.Heatmap(x=xs, y=ys, z=pred + 0.5, zmin=0, zmax=k, colorscale=scale, showscale=False, opacity=0.18,
-                             hoverinfo="skip", name="prediction"))
-    fig.add_trace(go.Contour(x=xs, y=ys, z=conf, contours={"start": 1.0 / k + 0.15, "end": 1.0 / k + 0.15, "size": 1,
-                                                              "coloring": "none"},
-                             line={"dash": "dot", "color": "#555", "width": 1}, showscale=False, hoverinfo="skip",
-                             name="low-confidence band"))
+    fig.add_trace(go.Heatmap(x=xs, y=ys, z=pred + sure, zmin=0, zmax=k, colorscale=scale, showscale=False,
+                             opacity=0.35, hoverinfo="skip", name="prediction (darker: surer)", showlegend=True))
     x = pg.ds.x_train.numpy()
     y = pg.ds.y_train.numpy()
     lab = np.asarray(sorted(pg.labeled), dtype=np.int64)
