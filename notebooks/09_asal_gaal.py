@@ -30,6 +30,7 @@ from alkit import ALConfig, TrainConfig
 from alkit.notebook import SOLUTIONS, Exercise, interact, pick
 from alkit.strategies import entropy, entropy_scores
 from alkit.strategies.asal import PoolIndex, entropy_objective, latent_ascent, top2_margin
+from alkit.viz.mpl import show
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -41,13 +42,6 @@ POOL_SIZES = pick([1024, 4096, 16384], [1024, 4096, 16384, 65536, 262144])  # fo
 REPEATS = pick(5, 5)
 
 
-def show(fig=None):
-    """Draw the current figure (inline in Jupyter, nothing under a non-interactive backend)."""
-    fig = fig or plt.gcf()
-    if plt.get_backend().lower() != "agg":
-        plt.show()
-    else:
-        plt.close(fig)
 
 
 # %% [markdown]

@@ -38,6 +38,7 @@ from alkit.viz.bench import (
     rows_to_markdown,
     win_tie_loss_figure,
 )
+from alkit.viz.mpl import show
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -48,13 +49,6 @@ COLUMNS = ["rank", "strategy", "seeds", "aubc_mean", "aubc_lo", "aubc_hi", "aubc
            "win", "tie", "loss"]
 
 
-def show(fig=None):
-    """Draw the current figure (inline in Jupyter, nothing under a non-interactive backend)."""
-    fig = fig or plt.gcf()
-    if plt.get_backend().lower() != "agg":
-        plt.show()
-    else:
-        plt.close(fig)
 
 
 # %% [markdown]

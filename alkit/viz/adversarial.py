@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from alkit.viz.mpl import show  # noqa: F401  (re-exported: lessons call <module>.show)
+
 __all__ = [
     "MapPanel",
     "curves_figure",
@@ -252,17 +254,3 @@ def tradeoff_figure(x: Sequence[float], series: Mapping[str, Sequence[float]], *
         fig.suptitle(title)
     fig.tight_layout()
     return fig
-
-
-def show(fig: Any) -> None:
-    """Display a figure once (inline, or inside a widget's output) and close it."""
-    import matplotlib.pyplot as plt
-
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:  # pragma: no cover
-        get_ipython = None  # type: ignore[assignment]
-    if get_ipython is not None and get_ipython() is not None:
-        display(fig)
-    plt.close(fig)

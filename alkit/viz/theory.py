@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from alkit.viz.mpl import show  # noqa: F401  (re-exported: lessons call <module>.show)
+
 __all__ = [
     "ben_david_figure",
     "c_sweep_figure",
@@ -358,17 +360,3 @@ def theory_terms_figure(
         ax.set_visible(False)
     fig.tight_layout()
     return fig
-
-
-def show(fig: Any) -> None:
-    """Display a figure once (in a notebook) and close it, so figures do not pile up under a non-GUI backend."""
-    plt = _plt()
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if get_ipython() is not None:
-            display(fig)
-    except ImportError:  # pragma: no cover - IPython ships with the notebook extra
-        pass
-    plt.close(fig)

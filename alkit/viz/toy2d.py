@@ -29,6 +29,7 @@ from alkit.data import ALDataset
 from alkit.loop import build_view
 from alkit.strategies import PoolView, ScoreStrategy, Strategy, get_strategy
 from alkit.viz.batch import covering_radius  # re-exported: the lessons measure coverage with the dashboard's function
+from alkit.viz.mpl import show  # noqa: F401  (re-exported: lessons call <module>.show)
 
 __all__ = [
     "Grid",
@@ -251,24 +252,6 @@ class RoundRecorder:
 
 
 # ----------------------------------------------------------------------------------------- drawing
-def show(fig: Any) -> None:
-    """Display a matplotlib figure once (inline or in a widget's output) and free it.
-
-    Returns None, so a cell ending in ``show(fig)`` does not display the figure a second time.
-    """
-    import matplotlib.pyplot as plt
-
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if get_ipython() is not None:
-            display(fig)
-    except ImportError:  # pragma: no cover - IPython ships with the notebook extra
-        pass
-    plt.close(fig)
-
-
 def utility_heatmap(ax: Any, grid: Grid, values: Any, *, cmap: str = "viridis", colorbar: bool = True,
                     label: str | None = None, **kwargs: Any) -> Any:
     """Draw per-grid-point values as an image; returns the ``QuadMesh`` (its array is the image)."""
