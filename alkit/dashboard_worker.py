@@ -14,8 +14,8 @@ With ``human=True`` a :class:`HumanOracle` answers label queries: the worker pau
 ``waiting_for_labels`` with the queried pool indices in ``status()["pending"]`` until
 :meth:`RunWorker.answer` gives one label per index; those labels are stored and trained on.
 
-Runs started here record, with each query round, the class the querying model predicted for each
-selected item (``extras["selected_predicted"]``), which the Selected-batch page shows on its tiles.
+Every run (the loop does it) records, with each query round, the class the querying model predicted
+for each selected item (``extras["selected_predicted"]``), which the Selected-batch page shows on its tiles.
 """
 
 from __future__ import annotations
@@ -107,17 +107,6 @@ class HumanOracle(Oracle):
         with self._cond:
             self._cancelled = True
             self._cond.notify_all()
-
-
-class _RecordingRun(ALRun):
-    """An :class:`ALRun` that also stores what the querying model predicted for each selected item."""
-
-    def _query(self, r: int, timer: Any) -> Any:
-        sel = super()._query(r, timer)
-        idx = sel.indices.cpu()
-        pred = self.learner.predict(self.dataset.x_train[idx]).cpu().tolist()
-        sel.extras = {**sel.extras, "selected_predicted": [int(p) for p in pred]}
-        return sel
 
 
 _REGISTRY: dict[str, RunWorker] = {}
@@ -285,7 +274,7 @@ class RunWorker:
             if self.human:
                 self.oracle = HumanOracle(ds.num_classes, delegate=None if self.human_seed else IdealOracle(ds.y_train))
                 oracle = self.oracle
-            self.run = _RecordingRun(c, store=self.store, dataset=ds, callbacks=[self._on_event], oracle=oracle,
+            self.run = ALRun(c, store=self.store, dataset=ds, callbacks=[self._on_event], oracle=oracle,
                                      run_id=self.run_id)
             while not self.run.done:
                 with self._wake:

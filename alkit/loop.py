@@ -371,6 +371,8 @@ class ALRun:
             timer.seconds.update({k: float(v) for k, v in sel.timings.items()})
             extras.update(sel.extras)
             self._check_selection(idx, unl, int(c.query))  # type: ignore[arg-type]
+            # What the querying model predicted for each pick (shown on the dashboard's batch tiles).
+            extras["selected_predicted"] = [int(p) for p in self.learner.predict(self.dataset.x_train[idx]).cpu()]
         answers = self._label(idx)
         self._train(r, timer)
         acc, per_class = self._evaluate(timer)

@@ -172,3 +172,21 @@ def test_store_embeddings_for_the_dashboard(digits, tmp_path):
     assert emb.shape[1] == run.learner.model.feature_dim
     assert set(run.history[1].selected) <= set(idx.tolist())  # the selected batch is always included
     assert 100 <= len(idx) <= 110
+
+
+def test_every_query_round_records_the_querying_models_predictions():
+    from alkit import ALConfig, ALRun, TrainConfig
+    from alkit.data import load_dataset
+
+    ds = load_dataset("digits")
+    run = ALRun(ALConfig(dataset="digits", strategy="entropy", initial=20, query=5, rounds=2, seed=0,
+                         train=TrainConfig(epochs=3)), dataset=ds)
+    run.step()  # round 0: no query
+    model_before = run.learner.model  # round 1 queries with this model, then trains a fresh one
+    res = run.step()
+    assert run.learner.model is not model_before
+    got = res.extras["selected_predicted"]
+    assert len(got) == 5
+    with torch.no_grad():
+        expect = model_before.eval()(ds.x_train[torch.tensor(res.selected)]).argmax(1).tolist()
+    assert got == expect  # the querying model's predictions, not the retrained model's
