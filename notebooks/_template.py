@@ -23,7 +23,7 @@
 # %%
 import torch
 
-import alkit
+import alkit  # noqa: F401  (every lesson uses the package itself)
 from alkit.notebook import SOLUTIONS, Exercise, interact, pick
 
 torch.set_num_threads(1)
