@@ -10,7 +10,7 @@ import torch
 from alkit.models import get_model
 from alkit.strategies import PoolView
 
-__all__ = ["HostTransferError", "forbid_host_transfers", "synthetic_view"]
+__all__ = ["HostTransferError", "dashboard_server", "forbid_host_transfers", "synthetic_view"]
 
 
 class HostTransferError(AssertionError):
@@ -98,3 +98,55 @@ def synthetic_view(
             torch.manual_seed(seed)
             fields["model"] = get_model("mlp", (input_dim,), k).to(dev).eval()
     return PoolView(unlabeled=unlabeled.to(dev), labeled=labeled.to(dev), num_classes=k, device=dev, _fields=fields)
+
+
+@contextlib.contextmanager
+def dashboard_server(workspace, *, log_path=None, timeout: float = 90.0) -> Iterator[str]:
+    """Run ``alkit dashboard`` headless on a free 127.0.0.1 port over ``workspace``; yields its URL.
+
+    Waits for Streamlit's health endpoint; raises ``RuntimeError`` (with the end of the server's log
+    when ``log_path`` is given) if the server exits or is not up within ``timeout`` seconds. The server
+    uses one torch thread and is terminated on exit. Used by the browser test and the dashboard benchmark.
+    """
+    import os
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from alkit.cli import build_parser, dashboard_command
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv, env = dashboard_command(build_parser().parse_args(
+        ["dashboard", "--port", str(port), "--workspace", os.fspath(workspace)]))
+    env.setdefault("OMP_NUM_THREADS", "1")
+    log = open(log_path, "w") if log_path is not None else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        t_end = time.monotonic() + timeout
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > t_end:
+                tail = ""
+                if log_path is not None:
+                    log.flush()
+                    with open(log_path) as fh:
+                        tail = fh.read()[-2000:]
+                raise RuntimeError(f"streamlit did not start on {url}: {tail}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log_path is not None:
+            log.close()

@@ -97,32 +97,13 @@ def time_browser(ws: Path) -> dict | None:
         return None
     if not Path(chromium).exists():
         return None
-    import socket
-    import urllib.request
+    from alkit.testing import dashboard_server
 
-    from alkit.cli import build_parser, dashboard_command
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    argv, env = dashboard_command(build_parser().parse_args(["dashboard", "--port", str(port), "--workspace", str(ws)]))
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     ready_js = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
                 " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
                 " && document.querySelector('[data-testid=\"stMainBlockContainer\"] h1') !== null")
     out = {}
-    try:
-        t_end = time.monotonic() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > t_end:
-                raise RuntimeError("streamlit did not start")
-            time.sleep(0.3)
+    with dashboard_server(ws) as url:
         titles = {"run": "Run", "curves": "Learning curves", "batch": "Selected batch", "theory": "Theory",
                   "label": "Label", "play": "Play: you are the strategy", "replay": "Replay"}
         links = {"run": "Run", "curves": "Learning curves", "batch": "Selected batch", "theory": "Theory",
@@ -169,9 +150,6 @@ def time_browser(ws: Path) -> dict | None:
                 print(f"  sidebar switch {page_name:<8} first {times[0]:6.2f} s   later "
                       f"{statistics.median(times[1:]):6.2f} s", flush=True)
             browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(10)
     return out
 
 

@@ -7,10 +7,6 @@ set, to that folder too.
 
 import os
 import shutil
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,43 +17,18 @@ pytestmark = [pytest.mark.slow,
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
-    from alkit.cli import build_parser, dashboard_command
+    from alkit.testing import dashboard_server
 
-    port = free_port()
     ws = tmp_path / "workspace"
-    argv, env = dashboard_command(build_parser().parse_args(["dashboard", "--port", str(port), "--workspace", str(ws)]))
-    env["OMP_NUM_THREADS"] = "1"
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        t_end = time.monotonic() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > t_end:
-                log.flush()
-                pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield url, ws
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        with dashboard_server(ws, log_path=tmp_path / "streamlit.log") as url:
+            yield url, ws
+    except RuntimeError as exc:
+        if "did not start" in str(exc):
+            pytest.fail(str(exc))
+        raise
 
 
 def shot(page, tmp_path, name):
