@@ -50,7 +50,7 @@ def learning_curve_figure(
         if band == "std" and len(acc) > 1:
             fig.add_trace(go.Scatter(
                 x=np.concatenate([n, n[::-1]]), y=np.concatenate([mean + std, (mean - std)[::-1]]),
-                fill="toself", fillcolor=_rgba(color, 0.12), line={"width": 0}, hoverinfo="skip",
+                mode="lines", fill="toself", fillcolor=_rgba(color, 0.12), line={"width": 0}, hoverinfo="skip",
                 showlegend=False, legendgroup=name,
             ))
         fig.add_trace(go.Scatter(

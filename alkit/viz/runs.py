@@ -145,7 +145,7 @@ def timings_figure(rounds: Sequence[Mapping[str, Any]], *, title: str = "Seconds
         if any(ys):
             fig.add_trace(go.Bar(x=x, y=ys, name=ph, marker_color=colors[ph],
                                  hovertemplate=f"round %{{x}}<br>{ph}: %{{y:.3f}} s<extra></extra>"))
-    fig.update_layout(barmode="stack", title=title, xaxis_title="round", yaxis_title="seconds",
+    fig.update_layout(barmode="stack", title=title, xaxis_title="round", xaxis_dtick=1, yaxis_title="seconds",
                       template="plotly_white", height=300, margin={"t": 40})
     return fig
 
