@@ -1,6 +1,9 @@
 """alkit.viz.embedding: the subsample keeps the selected points, the map is fitted once, figures map back."""
 
 import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,3 +128,106 @@ def test_embedding_figure_traces_and_selection_round_trip():
     json.loads(fig.to_json())
     with pytest.raises(ValueError, match="do not match"):
         embedding_figure(xy[:3], pool, status)
+
+
+# ------------------------------------------------------------------ canvas scatter data (dashboard component)
+def _decode_png(data_url):
+    import base64
+    import io
+
+    from PIL import Image
+
+    assert data_url.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))))
+
+
+def test_sprite_sheet_puts_image_k_at_row_k_div_cols():
+    from alkit.viz.embedding import sprite_sheet
+
+    rng = np.random.default_rng(0)
+    imgs = [rng.integers(0, 256, (4, 4, 3), dtype=np.uint8) for _ in range(7)]
+    png, cols, tile = sprite_sheet(imgs, max_cols=3)
+    assert (cols, tile) == (3, 4)
+    import base64
+
+    sheet = _decode_png("data:image/png;base64," + base64.b64encode(png).decode())
+    assert sheet.shape == (3 * 4, 3 * 4, 3)  # 7 images in rows of 3: 3 rows
+    for k, im in enumerate(imgs):
+        r, c = divmod(k, cols)
+        np.testing.assert_array_equal(sheet[4 * r:4 * r + 4, 4 * c:4 * c + 4], im)
+    assert not sheet[8:, 4:].any()  # the unused cells stay black
+
+
+def test_sprite_sheet_of_grey_pictures_has_one_channel_and_errors_are_named():
+    from alkit.viz.embedding import sprite_sheet
+
+    grey = [np.full((3, 3, 3), v, np.uint8) for v in (0, 100, 255)]
+    png, cols, tile = sprite_sheet(grey)
+    import base64
+
+    sheet = _decode_png("data:image/png;base64," + base64.b64encode(png).decode())
+    assert sheet.shape == (3, 9) and sheet[0, 3] == 100 and (cols, tile) == (3, 3)
+    with pytest.raises(ValueError, match="at least one"):
+        sprite_sheet([])
+    with pytest.raises(ValueError, match="same shape"):
+        sprite_sheet([np.zeros((3, 3, 3), np.uint8), np.zeros((4, 4, 3), np.uint8)])
+    with pytest.raises(ValueError, match="square"):
+        sprite_sheet([np.zeros((3, 5, 3), np.uint8)])
+
+
+def test_embedding_payload_orders_groups_and_keeps_each_points_image_and_score():
+    from alkit.viz.embedding import STATUS_GROUPS, embedding_payload
+
+    xy = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0]])
+    pidx = np.array([10, 11, 12, 13])
+    status = np.array(["selected", "unlabeled", "labeled", "unlabeled"], dtype=object)
+    imgs = [np.full((2, 2, 3), 10 * (k + 1), np.uint8) for k in range(4)]
+    d = embedding_payload(xy, pidx, status, labels=[3, 1, 2, 0], scores={10: 0.5, 11: float("nan")},
+                          class_names=list("abcd"), images=imgs, picked=[12], title="t")
+    assert d["index"] == [11, 13, 12, 10]  # unlabeled, labeled, selected: the drawing order
+    assert d["group"] == [0, 0, 1, 2] and [g["name"] for g in d["groups"]] == [g["name"] for g in STATUS_GROUPS]
+    assert d["x"] == [2.0, 6.0, 4.0, 0.0] and d["y"] == [3.0, 7.0, 5.0, 1.0]
+    assert d["label"] == [1, 0, 2, 3] and d["score"] == [None, None, None, 0.5]  # NaN -> None (valid JSON)
+    assert d["classes"] == list("abcd") and d["picked"] == [12] and d["title"] == "t"
+    sheet = _decode_png(d["sprite"])
+    assert (d["tile"], d["cols"], d["n_images"]) == (2, 4, 4)
+    # cell k holds the picture of point k after reordering: point 0 is pool item 11, drawn from imgs[1]
+    assert [int(sheet[0, 2 * k]) for k in range(4)] == [20, 40, 30, 10]
+    json.dumps(d, allow_nan=False)
+
+
+def test_scatter_payload_rejects_bad_input_by_name():
+    from alkit.viz.embedding import embedding_payload, scatter_group, scatter_payload
+
+    g = [scatter_group("a", "#000")]
+    with pytest.raises(ValueError, match="do not match"):
+        scatter_payload(np.zeros((3, 2)), [1, 2], [0, 0], g)
+    with pytest.raises(ValueError, match="group ids"):
+        scatter_payload(np.zeros((2, 2)), [1, 2], [0, 1], g)
+    with pytest.raises(ValueError, match="NaN"):
+        scatter_payload(np.array([[0.0, np.nan]]), [1], [0], g)
+    with pytest.raises(ValueError, match="images has 1"):
+        scatter_payload(np.zeros((2, 2)), [1, 2], [0, 0], g, images=[np.zeros((2, 2, 3), np.uint8)])
+    with pytest.raises(ValueError, match="background lacks"):
+        scatter_payload(np.zeros((1, 2)), [1], [0], g, background={"src": "x"})
+    with pytest.raises(ValueError, match="invisible"):
+        scatter_group("ring", None)
+    with pytest.raises(ValueError, match="symbol"):
+        scatter_group("s", "#000", symbol="star")
+    with pytest.raises(ValueError, match="unknown status"):
+        embedding_payload(np.zeros((1, 2)), [1], np.array(["queried"], dtype=object))
+
+
+def test_scatter_component_files_ship_with_the_package():
+    from alkit.viz.embedding import SCATTER_CSS, SCATTER_JS
+
+    js = SCATTER_JS.read_text()
+    assert js.count("export default function") == 1 and "setStateValue(\"picked\"" in js
+    assert SCATTER_CSS.read_text().strip()
+    if shutil.which("node"):
+        import subprocess
+
+        with tempfile.TemporaryDirectory() as d:
+            mod = Path(d) / "m.mjs"
+            mod.write_text(js)
+            subprocess.run(["node", "--check", str(mod)], check=True, capture_output=True)

@@ -64,3 +64,41 @@ def test_non_2d_datasets_are_refused():
     with pytest.raises(ValueError, match="2-D dataset"):
         Playground("digits")
     assert "entropy" in playable_strategies() and "waal" not in playable_strategies()
+
+
+def test_decision_region_image_hand_checked():
+    import numpy as np
+
+    from alkit.viz.play import decision_region_image
+
+    # 2 classes; rows are ascending y: row 0 (bottom) sure of class 0, row 1 (top) unsure (p = 1/2)
+    probs = np.array([[[1.0, 0.0]], [[0.5, 0.5]]])
+    img = decision_region_image(probs, opacity=1.0)
+    assert img.shape == (2, 1, 3)
+    assert img[1, 0].tolist() == [0x1F, 0x77, 0xB4]  # bottom row drawn last: class 0's colour, fully sure
+    assert img[0, 0].tolist() == [0xFB, 0xFB, 0xFB]  # top row: unsure -> near white
+    faded = decision_region_image(probs, opacity=0.5)
+    assert faded[1, 0].tolist() == [round((255 + 0x1F) / 2), round((255 + 0x77) / 2), round((255 + 0xB4) / 2)]
+    with pytest.raises(ValueError, match="rows, cols, K"):
+        decision_region_image(np.ones((2, 2)))
+
+
+def test_play_payload_marks_only_unlabeled_points_pickable(pg):
+    import json
+
+    from alkit.viz.play import play_payload
+
+    unl = pg.unlabeled()
+    d = play_payload(pg, pick=unl[:2], others={"random": unl[2:4]})
+    names = [g["name"] for g in d["groups"]]
+    assert names[0] == "unlabeled" and "your pick" in names and "random's pick" in names
+    pickable = {i for i, g in zip(d["index"], d["group"]) if d["groups"][g]["pickable"]}
+    assert pickable == set(unl)  # labeled points, picks and other pickers' marks cannot be clicked
+    ring = names.index("your pick")
+    assert [i for i, g in zip(d["index"], d["group"]) if g == ring] == list(unl[:2])
+    b = d["background"]
+    assert b["src"].startswith("data:image/png;base64,") and b["x0"] < b["x1"] and b["y0"] < b["y1"]
+    x = pg.ds.x_train.numpy()
+    k = d["index"].index(unl[0])
+    assert abs(d["x"][k] - x[unl[0], 0]) < 1e-4 and abs(d["y"][k] - x[unl[0], 1]) < 1e-4
+    json.dumps(d, allow_nan=False)

@@ -19,6 +19,7 @@ import html
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,12 +32,23 @@ __all__ = [
     "subsample_keep",
     "point_status",
     "embedding_figure",
+    "embedding_payload",
+    "scatter_payload",
+    "scatter_group",
+    "STATUS_GROUPS",
+    "sprite_sheet",
     "picked_pool_indices",
+    "SCATTER_JS",
+    "SCATTER_CSS",
 ]
 
 METHODS = ("umap", "pca")
 STATUS_ORDER = ("unlabeled", "labeled", "selected")
 STATUS_COLORS = {"unlabeled": "#b8b8b8", "labeled": "#1f77b4", "selected": "#d62728"}
+_WEB = Path(__file__).resolve().parent / "web"
+#: The dashboard's canvas scatter (a Streamlit components-v2 module): JavaScript and CSS file paths.
+SCATTER_JS = _WEB / "embedding_scatter.js"
+SCATTER_CSS = _WEB / "embedding_scatter.css"
 
 
 def _as_features(x: Any, what: str = "features") -> np.ndarray:
@@ -284,6 +296,198 @@ def embedding_figure(
                       xaxis={"showticklabels": False, "title": ""}, yaxis={"showticklabels": False, "title": ""},
                       margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10}, height=560)
     return fig
+
+
+def sprite_sheet(images: Sequence[np.ndarray], *, max_cols: int = 64) -> tuple[bytes, int, int]:
+    """Pack equally sized pictures into one PNG sprite sheet (row-major), as TensorBoard's projector does.
+
+    Parameters
+    ----------
+    images : sequence of ``(H, W, 3)`` or ``(H, W)`` uint8 arrays, all of one size, H == W
+        (what :func:`alkit.viz.batch.to_image` returns).
+    max_cols : int
+        Cells per row (the sheet has ``ceil(n / cols)`` rows).
+
+    Returns
+    -------
+    (png_bytes, cols, tile)
+        Image ``k`` sits at column ``k % cols``, row ``k // cols``, ``tile`` pixels square. A sheet
+        whose pictures are all grey is stored as one channel (a third of the size).
+    """
+    from PIL import Image
+
+    if len(images) == 0:
+        raise ValueError("sprite_sheet needs at least one image")
+    arrs = [np.asarray(im) for im in images]
+    first = arrs[0]
+    if first.ndim == 2:
+        arrs = [a[..., None].repeat(3, axis=-1) if a.ndim == 2 else a for a in arrs]
+        first = arrs[0]
+    if first.ndim != 3 or first.shape[2] != 3 or first.shape[0] != first.shape[1]:
+        raise ValueError(f"images must be square (H, W, 3) or (H, W) arrays, got shape {first.shape}")
+    if any(a.shape != first.shape for a in arrs):
+        raise ValueError("all images of a sprite sheet must have the same shape")
+    if max_cols < 1:
+        raise ValueError(f"max_cols must be >= 1, got {max_cols}")
+    tile = int(first.shape[0])
+    n = len(arrs)
+    cols = min(max_cols, n)
+    rows = -(-n // cols)
+    sheet = np.zeros((rows * tile, cols * tile, 3), dtype=np.uint8)
+    for k, a in enumerate(arrs):
+        r, c = divmod(k, cols)
+        sheet[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile] = a.astype(np.uint8, copy=False)
+    grey = bool((sheet[..., 0] == sheet[..., 1]).all() and (sheet[..., 1] == sheet[..., 2]).all())
+    img = Image.fromarray(sheet[..., 0] if grey else sheet, mode="L" if grey else "RGB")
+    import io
+
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False, compress_level=6)
+    return buf.getvalue(), cols, tile
+
+
+_SYMBOLS = ("circle", "diamond", "square", "triangle", "x")
+
+
+def scatter_group(name: str, color: str | None, *, size: float = 6.0, symbol: str = "circle",
+                  opacity: float = 1.0, outline: str | None = None, outline_width: float = 1.0,
+                  pickable: bool = True, legend: str | None = None) -> dict[str, Any]:
+    """One group (legend entry, drawing style) of :func:`scatter_payload`; ``color=None`` draws a ring."""
+    if symbol not in _SYMBOLS:
+        raise ValueError(f"symbol must be one of {_SYMBOLS}, got {symbol!r}")
+    if color is None and outline is None:
+        raise ValueError(f"group {name!r} has neither a fill colour nor an outline: it would be invisible")
+    if size <= 0 or not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"group {name!r}: size must be > 0 and opacity in [0, 1], got {size}, {opacity}")
+    return {"name": str(name), "color": color, "size": float(size), "symbol": symbol, "opacity": float(opacity),
+            "outline": outline, "outline_width": float(outline_width), "pickable": bool(pickable),
+            "legend": legend}
+
+
+def scatter_payload(
+    xy: np.ndarray,
+    ids: np.ndarray,
+    group: np.ndarray,
+    groups: Sequence[dict[str, Any]],
+    *,
+    labels: Sequence[int] | np.ndarray | None = None,
+    scores: dict[int, float] | None = None,
+    class_names: Sequence[str] | None = None,
+    images: Sequence[np.ndarray] | None = None,
+    background: dict[str, Any] | None = None,
+    picked: Sequence[int] = (),
+    title: str = "",
+    height: int = 560,
+) -> dict[str, Any]:
+    """The JSON data of alkit's canvas scatter (``alkit/viz/web/embedding_scatter.js``).
+
+    Parameters
+    ----------
+    xy : (n, 2) coordinates.   ids : (n,) pool indices (what a click or lasso returns).
+    group : (n,) int index into ``groups`` (from :func:`scatter_group`), drawn in that order, the last
+        on top. A pool item may appear once per group it belongs to (e.g. "unlabeled" and "your pick").
+    labels : (n,) true class per point (-1 unknown), shown on hover with ``class_names``.
+    scores : pool index -> the strategy's score, shown on hover.
+    images : one picture per point (or None): packed into one PNG sprite sheet so that hovering a
+        point shows its image.
+    background : ``{"src": data URL, "x0", "x1", "y0", "y1"}``, an image drawn under the points.
+    picked : pool indices drawn with a ring (the current pick).
+
+    Keys of the result: ``x``, ``y``, ``index``, ``group``, ``groups``, ``label``, ``score`` (None when
+    unscored), ``classes``, ``sprite`` (data URL or None), ``tile``, ``cols``, ``n_images``,
+    ``background``, ``picked``, ``title``, ``height``.
+    """
+    import base64
+
+    xy = np.asarray(xy, dtype=np.float64)
+    ids = np.asarray(ids, dtype=np.int64)
+    group = np.asarray(group, dtype=np.int64)
+    n = len(ids)
+    if xy.shape != (n, 2) or group.shape != (n,):
+        raise ValueError(f"xy {xy.shape}, ids {ids.shape} and group {group.shape} do not match")
+    if not np.isfinite(xy).all():
+        raise ValueError("xy contains NaN or inf")
+    if not groups:
+        raise ValueError("give at least one group")
+    if n and (group.min() < 0 or group.max() >= len(groups)):
+        raise ValueError(f"group ids must lie in [0, {len(groups)}), got {group.min()}..{group.max()}")
+    lab = np.full(n, -1, np.int64) if labels is None else np.asarray(labels, dtype=np.int64)
+    if lab.shape != (n,):
+        raise ValueError(f"labels has shape {lab.shape}, expected {(n,)}")
+    if images is not None and len(images) != n:
+        raise ValueError(f"images has {len(images)} entries for {n} points")
+    if background is not None:
+        missing = {"src", "x0", "x1", "y0", "y1"} - set(background)
+        if missing:
+            raise ValueError(f"background lacks {sorted(missing)}")
+    scores = scores or {}
+
+    def score(i: int) -> float | None:
+        v = scores.get(int(i))
+        return None if v is None or not np.isfinite(v) else float(v)
+
+    sprite, cols, tile, n_images = None, 0, 0, 0
+    if images is not None and n and all(im is not None for im in images):
+        png, cols, tile = sprite_sheet(list(images))
+        sprite, n_images = "data:image/png;base64," + base64.b64encode(png).decode("ascii"), n
+    return {
+        "x": [round(float(v), 5) for v in xy[:, 0]],
+        "y": [round(float(v), 5) for v in xy[:, 1]],
+        "index": ids.tolist(),
+        "group": group.tolist(),
+        "groups": [dict(g) for g in groups],
+        "label": lab.tolist(),
+        "score": [score(i) for i in ids],
+        "classes": [str(c) for c in class_names] if class_names is not None else None,
+        "sprite": sprite, "tile": tile, "cols": cols, "n_images": n_images,
+        "background": None if background is None else {k: (v if k == "src" else float(v)) for k, v in background.items()},
+        "picked": [int(i) for i in picked], "title": str(title), "height": int(height),
+    }
+
+
+#: The three groups of an embedding map: unlabeled (grey), labeled before this round (blue), selected now (red).
+STATUS_GROUPS = (
+    scatter_group("unlabeled", STATUS_COLORS["unlabeled"], size=5, opacity=0.55),
+    scatter_group("labeled", STATUS_COLORS["labeled"], size=7, opacity=0.95),
+    scatter_group("selected", STATUS_COLORS["selected"], size=12, symbol="diamond", outline="#400000"),
+)
+
+
+def embedding_payload(
+    xy: np.ndarray,
+    pool_index: np.ndarray,
+    status: np.ndarray,
+    *,
+    labels: Sequence[int] | np.ndarray | None = None,
+    scores: dict[int, float] | None = None,
+    class_names: Sequence[str] | None = None,
+    images: Sequence[np.ndarray] | None = None,
+    picked: Sequence[int] = (),
+    title: str = "",
+    height: int = 560,
+) -> dict[str, Any]:
+    """:func:`scatter_payload` of an embedding map: same inputs as :func:`embedding_figure` plus ``images``.
+
+    Points are ordered unlabeled, labeled, selected (the drawing order); ``group`` is 0, 1, 2 for them.
+    """
+    pool_index = np.asarray(pool_index, dtype=np.int64)
+    status = np.asarray(status, dtype=object)
+    if status.shape != pool_index.shape:
+        raise ValueError(f"status {status.shape} and pool_index {pool_index.shape} do not match")
+    bad = set(status.tolist()) - set(STATUS_ORDER)
+    if bad:
+        raise ValueError(f"unknown status value(s) {sorted(map(str, bad))}; expected {STATUS_ORDER}")
+    codes = np.array([STATUS_ORDER.index(s) for s in status], dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    lab = None if labels is None else np.asarray(labels, dtype=np.int64)
+    if lab is not None and lab.shape != pool_index.shape:
+        raise ValueError(f"labels has shape {lab.shape}, expected {pool_index.shape}")
+    if images is not None and len(images) != len(pool_index):
+        raise ValueError(f"images has {len(images)} entries for {len(pool_index)} points")
+    return scatter_payload(
+        np.asarray(xy)[order] if len(order) else np.asarray(xy), pool_index[order], codes[order], STATUS_GROUPS,
+        labels=None if lab is None else lab[order], scores=scores, class_names=class_names,
+        images=None if images is None else [images[k] for k in order], picked=picked, title=title, height=height)
 
 
 def _first_value(cd: Any) -> int | None:

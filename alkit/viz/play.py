@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["play_figure", "gain_figure"]
+__all__ = ["play_figure", "play_payload", "decision_region_image", "gain_figure"]
 
 _CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 _PICKER_SYMBOLS = ["x", "triangle-up", "square", "star", "cross", "pentagon", "hexagram", "bowtie"]
@@ -70,6 +70,85 @@ def play_figure(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Seque
                       xaxis={"range": [x0, x1], "title": ""}, yaxis={"range": [y0, y1], "title": ""},
                       legend={"orientation": "h", "y": -0.1}, margin={"l": 10, "r": 10, "t": 40 if title else 10})
     return fig
+
+
+def _hex_rgb(c: str) -> np.ndarray:
+    c = c.lstrip("#")
+    return np.array([int(c[i:i + 2], 16) for i in (0, 2, 4)], dtype=np.float64)
+
+
+def decision_region_image(probs: np.ndarray, *, opacity: float = 0.35) -> np.ndarray:
+    """The model's decision regions as an RGB picture, ``(rows, cols, 3)`` uint8, top row = highest y.
+
+    ``probs`` is ``(len(ys), len(xs), K)`` on an ascending grid (:meth:`alkit.play.Playground.grid_probs`).
+    Each cell takes its predicted class's colour, faded towards white where the model is unsure
+    (confidence 1/K: white, confidence 1: the class colour), then laid over white at ``opacity``:
+    the same picture :func:`play_figure` draws with a heatmap.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 3 or probs.shape[-1] < 2:
+        raise ValueError(f"probs must have shape (rows, cols, K>=2), got {probs.shape}")
+    k = probs.shape[-1]
+    colors = np.stack([_hex_rgb(_CLASS_COLORS[c % len(_CLASS_COLORS)]) for c in range(k)])
+    pred = probs.argmax(-1)
+    sure = np.clip((probs.max(-1) - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)[..., None]
+    faint = _hex_rgb("#fbfbfb")
+    mixed = faint * (1.0 - sure) + colors[pred] * sure
+    rgb = 255.0 * (1.0 - opacity) + mixed * opacity
+    return np.clip(rgb[::-1] + 0.5, 0, 255).astype(np.uint8)
+
+
+def play_payload(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Sequence[int]] | None = None,
+                 grid_res: int = 70, title: str = "", height: int = 520) -> dict[str, Any]:
+    """:func:`play_figure` as data for alkit's canvas scatter (the dashboard's Play page).
+
+    Groups: unlabeled (grey, the only pickable one), labeled per class, "your pick" (black rings)
+    and one group per other picker; the decision regions are the background image.
+    """
+    import base64
+    import io
+
+    from PIL import Image
+
+    from alkit.viz.embedding import scatter_group, scatter_payload
+
+    k = pg.num_classes
+    xs, ys, probs = pg.grid_probs(grid_res)
+    buf = io.BytesIO()
+    Image.fromarray(decision_region_image(probs), mode="RGB").save(buf, format="PNG")
+    dx = (float(xs[-1]) - float(xs[0])) / max(1, len(xs) - 1)
+    dy = (float(ys[-1]) - float(ys[0])) / max(1, len(ys) - 1)
+    background = {"src": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii"),
+                  "x0": float(xs[0]) - dx / 2, "x1": float(xs[-1]) + dx / 2,
+                  "y0": float(ys[0]) - dy / 2, "y1": float(ys[-1]) + dy / 2}
+    x = pg.ds.x_train.numpy()
+    y = pg.ds.y_train.numpy()
+    lab = np.asarray(sorted(pg.labeled), dtype=np.int64)
+    unl = np.asarray(pg.unlabeled(), dtype=np.int64)
+    groups = [scatter_group("unlabeled", "#9e9e9e", size=7, opacity=0.75, legend="unlabeled (click or lasso)")]
+    parts: list[tuple[np.ndarray, int]] = [(unl, 0)]
+    for c in range(k):
+        m = lab[y[lab] == c]
+        if m.size:
+            groups.append(scatter_group(f"labeled: {pg.ds.class_names[c]}", _CLASS_COLORS[c % len(_CLASS_COLORS)],
+                                        size=11, outline="white", outline_width=1.5, pickable=False))
+            parts.append((m, len(groups) - 1))
+    if len(pick):
+        p = np.asarray(list(pick), dtype=np.int64)
+        groups.append(scatter_group("your pick", None, size=16, outline="black", outline_width=3, pickable=False,
+                                    legend=f"your pick ({len(p)})"))
+        parts.append((p, len(groups) - 1))
+    symbols = ["x", "triangle", "square", "diamond"]
+    for i, (name, pts) in enumerate((others or {}).items()):
+        p = np.asarray(list(pts), dtype=np.int64)
+        if p.size:
+            groups.append(scatter_group(f"{name}'s pick", "#d62728" if name == "random" else "#222", size=11,
+                                        symbol=symbols[i % len(symbols)], outline="white", pickable=False))
+            parts.append((p, len(groups) - 1))
+    ids = np.concatenate([p for p, _ in parts])
+    group = np.concatenate([np.full(len(p), g, dtype=np.int64) for p, g in parts])
+    return scatter_payload(x[ids], ids, group, groups, background=background, title=title,
+                           height=height)
 
 
 def gain_figure(rows: Sequence[Mapping[str, Any]], *, title: str = "Accuracy gain of each pick") -> Any:
