@@ -10,14 +10,16 @@ What is measured
 * ``pages``: each page rendered by ``streamlit.testing`` in a fresh session (the server-side script run:
   store reads, figure building, serialisation), cold (first time in the process: imports, dataset
   load) and warm (median of later fresh sessions, what a second visitor or a page switch costs).
+  Embeddings is timed in the browser only (its first visit fits UMAP: see ``embedding``).
 * ``browser`` (when Debian's Chromium and playwright are present): the same pages in headless Chromium
   against ``alkit dashboard``, timed until the page's title and first chart are drawn and Streamlit is
   idle; ``open:`` = a fresh tab opened by URL (the app's JavaScript boots each time), ``switch:`` = a
   click in the sidebar of an open tab (``cold`` = first visit, ``warm`` = median of later visits).
 * ``embedding``: in a fresh process, a run with >= 5,000 stored embeddings (Fashion-MNIST when the
   Debian package is installed, else a labelled synthetic stand-in): ``import umap``, the first fit
-  (numba compilation included), then per round change: transform + 5,000-point subsample + figure
-  + JSON serialisation (what the page sends to the browser).
+  (numba compilation included), then per round change: transform + 5,000-point subsample + the
+  canvas scatter's data with every shown point's picture in one PNG sprite sheet + JSON
+  serialisation (what the page sends to the browser).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results" / "dashboard.json"
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 PAGES = ["run", "curves", "batch", "theory", "label", "play", "replay"]
+BROWSER_PAGES = PAGES + ["embeddings"]  # its UMAP map is fitted by a warm-up visit first
 STRATEGIES = ["random", "entropy", "margin", "kcenter", "badge"]
 
 
@@ -84,7 +87,7 @@ def time_pages(ws: Path, repeats: int = 3) -> dict:
             if at.exception:
                 raise RuntimeError(f"page {page}: {at.exception[0].value}")
         out[page] = {"cold_s": round(times[0], 3), "warm_s": round(statistics.median(times[1:]), 3),
-                     "charts": len(at.get("plotly_chart"))}
+                     "charts": len(at.get("plotly_chart")) + len(at.get("bidi_component"))}
         print(f"  page {page:<8} cold {times[0]:6.2f} s   warm {out[page]['warm_s']:6.2f} s", flush=True)
     return out
 
@@ -105,9 +108,10 @@ def time_browser(ws: Path) -> dict | None:
     out = {}
     with dashboard_server(ws) as url:
         titles = {"run": "Run", "curves": "Learning curves", "batch": "Selected batch", "theory": "Theory",
-                  "label": "Label", "play": "Play: you are the strategy", "replay": "Replay"}
+                  "label": "Label", "play": "Play: you are the strategy", "replay": "Replay",
+                  "embeddings": "Embeddings"}
         links = {"run": "Run", "curves": "Learning curves", "batch": "Selected batch", "theory": "Theory",
-                 "label": "Label", "play": "Play", "replay": "Replay"}
+                 "label": "Label", "play": "Play", "replay": "Replay", "embeddings": "Embeddings"}
 
         def wait_ready(page: Any, name: str) -> None:
             page.wait_for_function(
@@ -115,13 +119,22 @@ def time_browser(ws: Path) -> dict | None:
                 " return h !== null && h.textContent.trim() === t; }", arg=titles[name], timeout=120_000)
             page.wait_for_timeout(100)
             page.wait_for_function(ready_js, timeout=120_000)
-            if name not in ("run", "label"):
-                page.locator("[data-testid='stPlotlyChart'] .main-svg").first.wait_for(timeout=120_000)
+            if name not in ("run", "label"):  # the first chart drawn: alkit's SVG / canvas, or plotly's
+                page.locator(".alk-lite-svg, canvas.alk-canvas, [data-testid='stPlotlyChart'] .main-svg").first.wait_for(
+                    timeout=300_000)
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+            # 0. warm-up: the Embeddings page's first visit fits UMAP in the server (numba compilation
+            # included); that fit is cached for later visits and reported below (embedding.first_fit_s)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            t0 = time.perf_counter()
+            page.goto(f"{url}/embeddings")
+            wait_ready(page, "embeddings")
+            out["first_visit:embeddings (UMAP fit)"] = {"cold_s": round(time.perf_counter() - t0, 3)}
+            page.close()
             # 1. a fresh tab per page, opened by URL (the app's JavaScript boots each time)
-            for page_name in PAGES:
+            for page_name in BROWSER_PAGES:
                 times = []
                 for _ in range(3):
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -137,9 +150,9 @@ def time_browser(ws: Path) -> dict | None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             wait_ready(page, "run")
-            switch: dict[str, list[float]] = {n: [] for n in PAGES}
+            switch: dict[str, list[float]] = {n: [] for n in BROWSER_PAGES}
             for _ in range(3):
-                for page_name in PAGES[1:] + PAGES[:1]:
+                for page_name in BROWSER_PAGES[1:] + BROWSER_PAGES[:1]:
                     t0 = time.perf_counter()
                     page.get_by_role("link", name=links[page_name], exact=True).click()
                     wait_ready(page, page_name)
@@ -190,9 +203,17 @@ def embedding_child(ws: str, run_id: str) -> None:
 
     import_s = time.perf_counter() - t0
     from alkit.store import RunStore
-    from alkit.viz.embedding import RunEmbeddingMap, embedding_figure, point_status, subsample_keep
+    from alkit.viz.batch import to_image
+    from alkit.viz.embedding import RunEmbeddingMap, embedding_payload, point_status, subsample_keep
 
     store = RunStore(ws, readonly=True)
+    try:  # the page shows each point's picture on hover (the dataset is cached by the dashboard)
+        from alkit.data import load_dataset
+
+        ds = load_dataset(store.list_runs()[0]["dataset"])
+    except Exception:  # noqa: BLE001 - the synthetic stand-in has no pictures
+        ds = None
+    payload_bytes = 0
     rounds = [r["round"] for r in store.get_rounds(run_id) if r["has_embeddings"]]
     sels = store.get_selections(run_id)
     emap = RunEmbeddingMap(store, run_id, method="umap", ref_round=rounds[-1])
@@ -206,8 +227,10 @@ def embedding_child(ws: str, run_id: str) -> None:
         pidx, xy = emap.coords(r)
         status = point_status(pidx, store.labeled_indices(run_id, r - 1) if r > 0 else [], sels[r]["indices"])
         rows = subsample_keep(len(pidx), 5000, np.flatnonzero(status == "selected"))
-        fig = embedding_figure(xy[rows], pidx[rows], status[rows], scores={})
-        fig.to_json()
+        shown = pidx[rows]
+        images = None if ds is None else [to_image(ds.x_train[i], mean=ds.mean, std=ds.std) for i in shown]
+        payload = embedding_payload(xy[rows], shown, status[rows], scores={}, images=images)
+        payload_bytes = len(json.dumps(payload))
         refresh.append(time.perf_counter() - t0)
         n_rows = len(rows)
     # the same fit again in this process: what a refit on another round costs once numba code is compiled
@@ -218,7 +241,8 @@ def embedding_child(ws: str, run_id: str) -> None:
     print(json.dumps({"import_umap_s": round(import_s, 3), "first_fit_s": round(first_fit, 3),
                       "second_fit_s": round(second_fit, 3),
                       "fit_points": min(len(pidx), emap.projector.max_fit), "displayed_points": n_rows,
-                      "refresh_s": [round(t, 3) for t in refresh],
+                      "refresh_s": [round(t, 3) for t in refresh], "payload_bytes": payload_bytes,
+                      "with_images": ds is not None,
                       "transform_s": [round(emap.transform_seconds[r], 3) for r in reversed(rounds[:-1])]}))
 
 

@@ -47,5 +47,8 @@ PAGES = {
 
 page = st.navigation(PAGES)
 with st.sidebar:
+    st.toggle("Interactive plotly charts", key="plotly_charts",
+              help="Off: alkit's light SVG charts (hover, legend), drawn at once in a fresh tab. On: plotly "
+                   "(zoom, pan, PNG export), whose 4.7 MB script a fresh tab loads first (about 2-3 s more).")
     st.caption(f"Run store: `{dashui.store().path}`")
 page.run()

@@ -90,6 +90,81 @@ def round_picker(key: str, rounds: list[int], *, label: str = "Round", default: 
     return int(st.select_slider(label, options=rounds, value=value, key=key))
 
 
-def table(rows: list[dict], **kw: Any) -> None:
-    if rows:
-        st.dataframe(rows, hide_index=True, width="stretch", **kw)
+def table(rows: list[dict], *, key: str | None = None, grid: bool = False) -> None:
+    """A table of dicts: small ones as static markdown (no data-grid script for a fresh tab to load),
+    ``grid=True`` for Streamlit's sortable, scrollable data grid (the Run page's list of runs)."""
+    if not rows:
+        return
+    if grid:
+        st.dataframe(rows, hide_index=True, width="stretch", key=key)
+        return
+    cols = list(rows[0])
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in cols) + " |" for r in rows]
+    st.markdown("\n".join(lines))
+
+
+_LITE: Any = None
+
+
+def interactive_charts() -> bool:
+    """The sidebar switch: plotly charts (zoom, pan, export) instead of the light SVG ones."""
+    return bool(st.session_state.get("plotly_charts", False))
+
+
+def chart(fig: Any, *, key: str, container: Any = None) -> None:
+    """Draw a plotly figure from :mod:`alkit.viz`.
+
+    By default a figure that :func:`alkit.viz.lite.lite_spec` supports (lines, bands, markers, bars) is
+    drawn by alkit's small SVG component, which a fresh browser tab shows at once; others, and every
+    figure when the sidebar's *Interactive plotly charts* is on, go to ``st.plotly_chart`` (whose
+    4.7 MB script a fresh tab must load first).
+    """
+    global _LITE
+    where = st if container is None else container
+    spec = None
+    if not interactive_charts():
+        from alkit.viz.lite import lite_spec
+
+        spec = lite_spec(fig)
+    if spec is None:
+        where.plotly_chart(fig, key=key)
+        return
+    if _LITE is None:
+        from alkit.viz.lite import LITE_CSS, LITE_JS
+
+        _LITE = st.components.v2.component("alkit_lite_chart", js=LITE_JS.read_text(), css=LITE_CSS.read_text())
+    with where.container():
+        _LITE(key=key, data=spec)
+
+
+_SCATTER: Any = None
+
+
+def embedding_scatter(payload: dict, *, key: str) -> list[int]:
+    """Mount alkit's canvas scatter (hover shows the image; click or lasso picks) and return the picked
+    pool indices. ``payload`` comes from :func:`alkit.viz.embedding.embedding_payload`."""
+    global _SCATTER
+    if _SCATTER is None:
+        from alkit.viz.embedding import SCATTER_CSS, SCATTER_JS
+
+        _SCATTER = st.components.v2.component("alkit_embedding_scatter", js=SCATTER_JS.read_text(),
+                                              css=SCATTER_CSS.read_text())
+    result = _SCATTER(key=key, data=payload, default={"picked": []}, on_picked_change=lambda: None)
+    picked = getattr(result, "picked", None) or []
+    return [int(i) for i in picked]
+
+
+def image_grid(images: list, captions: list[str], *, tile_px: int = 96) -> None:
+    """Pictures (``(H, W, 3)`` uint8, from :func:`alkit.viz.batch.to_image`) in a wrapping grid with
+    captions; enlarged with sharp pixels (nearest neighbour)."""
+    from alkit.viz.batch import upscale
+
+    if images:
+        st.image([upscale(im, tile_px) for im in images], caption=list(captions), width=tile_px)

@@ -30,7 +30,35 @@ def open_page(page, timeout=120):
 
 
 def charts(at):
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    """Every chart on the page, in page order, as ``{"engine", "title", "traces"}``: plotly charts and alkit's
+    light SVG charts (``alkit.viz.lite``) alike; each trace has ``name``, ``type``, ``x``, ``y`` and ``dash``."""
+    def walk(node):
+        yield node
+        for child in (getattr(node, "children", None) or {}).values():
+            yield from walk(child)
+
+    out = []
+    for el in (e for e in walk(at.main) if getattr(e, "type", None) in ("plotly_chart", "bidi_component")):
+        if el.type == "plotly_chart":
+            fig = json.loads(el.proto.spec)
+            title = (fig["layout"].get("title") or {}).get("text", "")
+            traces = [{"name": t.get("name", ""), "type": t["type"], "x": arr(t["x"]).tolist() if "x" in t else [],
+                       "y": arr(t["y"]).tolist() if "y" in t else [], "dash": (t.get("line") or {}).get("dash")}
+                      for t in fig["data"]]
+            out.append({"engine": "plotly", "title": title, "traces": traces})
+        elif el.proto.component_name.endswith("alkit_lite_chart"):
+            spec = json.loads(el.proto.json)
+            traces = [{"name": t.get("name", ""), "type": t["type"], "x": t["x"], "y": t["y"], "dash": t.get("dash")}
+                      for t in spec["traces"]]
+            out.append({"engine": "lite", "title": spec["title"], "traces": traces})
+        elif el.proto.component_name.endswith("alkit_embedding_scatter"):
+            data = json.loads(el.proto.json)
+            out.append({"engine": "scatter", "title": data["title"], "traces": [], "data": data})
+    return out
+
+
+def markdown_tables(at):
+    return [m.value for m in at.markdown if m.value.lstrip().startswith("|")]
 
 
 def arr(v):
@@ -86,7 +114,8 @@ def test_every_page_opens_on_an_empty_store(page):
     if page not in ("label", "play"):
         assert any("run store is empty" in i.value for i in at.info)
     if page == "play":  # the game needs no store
-        assert len(charts(at)) == 1
+        (game,) = charts(at)
+        assert game["engine"] == "scatter" and game["data"]["background"] is not None
 
 
 def test_run_page_starts_a_run_and_steps_one_round_at_a_time():
@@ -114,7 +143,7 @@ def test_run_page_starts_a_run_and_steps_one_round_at_a_time():
         no_errors(at)
         assert at.session_state["run_round"] == expected
         assert len(store.get_rounds(rid)) == expected + 1
-    names = {t.get("name", "") for c in charts(at) for t in c["data"]}
+    names = {t["name"] for c in charts(at) for t in c["traces"]}
     assert "train" in names and any(n.startswith("margin") for n in names)  # curve + phase timings
     at.button(key="run_stop").click().run()
     w.wait(lambda s: not s["alive"])
@@ -125,14 +154,27 @@ def test_curves_page_draws_curves_and_tables(ws):
     at = open_page("curves")
     no_errors(at)
     (fig,) = charts(at)
-    names = [t.get("name") for t in fig["data"] if t.get("name")]
+    assert fig["engine"] == "lite"  # no plotly.js for a fresh tab to load
+    names = [t["name"] for t in fig["traces"] if t["name"]]
     assert "entropy (n=2)" in names and "random (n=2)" in names
-    rnd = next(t for t in fig["data"] if t.get("name") == "random (n=2)")
-    assert rnd["line"]["dash"] == "dash"
-    assert len(at.dataframe) == 2  # AUBC and win-tie-loss
+    rnd = next(t for t in fig["traces"] if t["name"] == "random (n=2)")
+    assert rnd["dash"] == "dash"
+    aubc, wtl = markdown_tables(at)  # AUBC and win-tie-loss
+    assert "entropy" in aubc and "random" in aubc and "win" in wtl.lower()
     at.multiselect(key="curves_strategies").set_value(["entropy"]).run()
     no_errors(at)
-    assert len(at.dataframe) == 1
+    assert len(markdown_tables(at)) == 1
+    # the sidebar switch draws the same figure with plotly (zoom, export)
+    at.toggle(key="plotly_charts").set_value(True).run()
+    no_errors(at)
+    (fig,) = charts(at)
+    assert fig["engine"] == "plotly" and any(t["name"] == "entropy (n=2)" for t in fig["traces"])
+
+
+def scatter_payloads(at):
+    """The data of every canvas scatter (alkit's components-v2 embedding chart) on the page."""
+    return [json.loads(e.proto.json) for e in at.get("bidi_component")
+            if e.proto.component_name.endswith("alkit_embedding_scatter")]
 
 
 def test_embeddings_page_defaults_to_umap_and_always_shows_the_selected(ws):
@@ -143,6 +185,7 @@ def test_embeddings_page_defaults_to_umap_and_always_shows_the_selected(ws):
     at.switch_page("views/embeddings.py").run()
     no_errors(at)
     assert at.radio(key="emb_method").value == "UMAP"
+    assert not at.get("plotly_chart")  # the canvas scatter replaced plotly here
     sel = RunStore(readonly=True).get_selections(rid)
     for method, rnd in (("UMAP", 2), ("PCA (instant)", 1)):
         if method != "UMAP":
@@ -150,10 +193,14 @@ def test_embeddings_page_defaults_to_umap_and_always_shows_the_selected(ws):
             at.slider(key="emb_n").set_value(200)
             at.select_slider(key="emb_round").set_value(rnd).run()
             no_errors(at)
-        (fig,) = charts(at)
-        shown = {int(c[0]) for t in fig["data"] if t["name"].startswith("selected") for c in arr(t["customdata"])}
+        (data,) = scatter_payloads(at)
+        shown = {i for i, g in zip(data["index"], data["group"]) if data["groups"][g]["name"] == "selected"}
         assert shown == set(sel[rnd]["indices"])
-        assert sum(len(arr(t["x"])) for t in fig["data"]) >= 120
+        assert len(data["x"]) == len(data["y"]) == len(data["index"]) >= 120
+        # every shown point has its picture in the sprite sheet (8x8 digits), so hover can show it
+        assert data["n_images"] == len(data["index"]) and data["tile"] == 8
+        assert data["sprite"].startswith("data:image/png;base64,")
+        assert data["classes"] == [str(k) for k in range(10)]
 
 
 def test_batch_page_shows_tiles_histogram_and_spread(ws):
@@ -164,10 +211,12 @@ def test_batch_page_shows_tiles_histogram_and_spread(ws):
     no_errors(at)
     at.select_slider(key="batch_round").set_value(1).run()
     no_errors(at)
-    grid, hist, div = charts(at)
-    assert sum(t["type"] == "image" for t in grid["data"]) == 5
-    assert {t["name"].split(" ")[0] for t in hist["data"]} == {"pool", "batch"}
-    assert arr(div["data"][0]["x"]).tolist() == [0, 1, 2]
+    assert len(at.get("imgs") or at.get("image")) >= 1  # the batch's tiles
+    tiles = [img for el in (at.get("imgs") or at.get("image")) for img in getattr(el.proto, "imgs", [])]
+    assert len(tiles) == 5 and all(t.caption.startswith("s=") for t in tiles)
+    hist, div = charts(at)
+    assert {t["name"].split(" ")[0] for t in hist["traces"]} == {"pool", "batch"}
+    assert div["traces"][0]["x"] == [0, 1, 2]
 
 
 def test_theory_page_shows_terms_or_a_hint(ws):
@@ -176,7 +225,7 @@ def test_theory_page_shows_terms_or_a_hint(ws):
     at.session_state["current_run"] = runs["theory"]
     at.switch_page("views/theory.py").run()
     no_errors(at)
-    titles = [c["layout"]["title"]["text"] for c in charts(at)]
+    titles = [c["title"] for c in charts(at)]
     assert titles == ["Risks and errors", "Labeled vs unlabeled: W1(L, U) and H-divergence", "WAAL critic",
                       "DAL: proxy H-divergence"]
     at.selectbox(key="theory_run").set_value(runs[("random", 0)]).run()
@@ -227,7 +276,7 @@ def test_play_page_compares_a_pick_and_moves_on():
     no_errors(at)
     rows = at.session_state["play_rows"]
     assert [r["picker"] for r in rows] == ["you", "random", "entropy"]
-    assert [c["layout"]["title"]["text"] for c in charts(at)][1] == "Accuracy gain of each pick"
+    assert [c["title"] for c in charts(at)][1] == "Accuracy gain of each pick"
     n = len(pg.labeled)
     at.button(key="play_commit").click().run()
     no_errors(at)
@@ -247,9 +296,9 @@ def test_replay_page_steps_through_a_stored_run(ws):
     no_errors(at)
     assert at.session_state["replay_round"] == 1
     figs = charts(at)
-    assert len(figs) == first >= 4
-    curve = figs[0]["data"][-1]
-    assert len(arr(curve["x"])) == 2  # the curve is drawn up to the replayed round
+    assert len(figs) == first >= 3
+    curve = figs[0]["traces"][-1]
+    assert len(curve["x"]) == 2  # the curve is drawn up to the replayed round
     at.button(key="replay_last").click().run()
     assert at.session_state["replay_round"] == 2 and at.button(key="replay_next").disabled
 

@@ -69,44 +69,67 @@ def test_step_a_round_and_see_the_embedding(server, tmp_path):
         page.get_by_role("button", name="Start", exact=True).click()
         page.get_by_role("button", name="Step one round").wait_for(timeout=60_000)
         for done in (1, 2):
-            page.get_by_role("button", name="Step one round").click()
+            idle(page)
+            page.get_by_role("button", name="Step one round").first.click()
             page.get_by_text(f"{done} of 3 rounds").wait_for(timeout=120_000)
-        page.locator("[data-testid='stPlotlyChart']").first.wait_for(timeout=60_000)
+        page.locator(".alk-lite-title, .gtitle", has_text="This run so far").first.wait_for(timeout=60_000)
         idle(page)
         shot(page, tmp_path, "02_run_stepped")
 
         page.get_by_role("link", name="Embeddings", exact=True).click()
         # the legend of the last round's batch; the first UMAP fit in a process compiles numba code
-        page.locator(".legendtext", has_text="selected (10)").wait_for(timeout=300_000)
+        chart = page.locator(".alk-root", has=page.locator(".alk-legend-item", has_text="selected (10)"))
+        chart.wait_for(timeout=300_000)
         page.get_by_text("UMAP fitted on round 1").wait_for(timeout=60_000)
         idle(page)
-        shot(page, tmp_path, "03_embeddings")
-        chart = page.locator("[data-testid='stPlotlyChart']", has=page.locator(".legendtext", has_text="selected (10)"))
-        legend = chart.locator(".legendtext").all_text_contents()
+        legend = chart.locator(".alk-legend-item").all_text_contents()
         assert [t.split(" ")[0] for t in legend] == ["unlabeled", "labeled", "selected"], legend
+        # hover the first selected point: its picture appears in the tooltip
+        canvas = chart.locator("canvas.alk-canvas")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        n_points = int(chart.get_attribute("data-points"))
+        sx, sy = chart.evaluate(f"el => el.alkScreenOf({n_points - 1})")  # selected points are drawn last
+        page.mouse.move(box["x"] + sx, box["y"] + sy)
+        tip = chart.locator(".alk-tip")
+        tip.wait_for(state="visible", timeout=10_000)
+        page.wait_for_function("(el) => el.dataset.image === '1'", arg=tip.element_handle(), timeout=10_000)
+        assert "selected" in tip.inner_text()
+        shot(page, tmp_path, "03_embeddings_hover")
+        # a click picks it: the page lists its image beside the chart
+        page.mouse.click(box["x"] + sx, box["y"] + sy)
+        page.get_by_text("1 picked").wait_for(timeout=60_000)
+        idle(page)
+        shot(page, tmp_path, "03b_embeddings_picked")
 
         page.get_by_role("link", name="Selected batch", exact=True).click()
-        page.locator(".gtitle", has_text="Spread in input space").wait_for(timeout=60_000)
-        assert page.locator("[data-testid='stPlotlyChart'] .layer-above image, "
-                            "[data-testid='stPlotlyChart'] image").count() >= 10  # one tile per queried image
+        page.locator(".alk-lite-title, .gtitle", has_text="Spread in input space").first.wait_for(timeout=60_000)
         idle(page)
+        assert page.locator("[data-testid='stMainBlockContainer'] [data-testid='stImage'] img").count() >= 10
         shot(page, tmp_path, "04_selected_batch")
 
         page.get_by_role("link", name="Play", exact=True).click()
-        page.locator(".legendtext", has_text="unlabeled (click or lasso)").wait_for(timeout=60_000)
+        play = page.locator(".alk-root", has=page.locator(".alk-legend-item", has_text="unlabeled (click or lasso)"))
+        play.wait_for(timeout=60_000)
         page.get_by_text("Strategies to compare").wait_for(timeout=60_000)
         idle(page)
         shot(page, tmp_path, "05_play")
-        # pick one grey point with a click, as a student would, and compare
-        point = page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace").first.locator("path.point").nth(7)
-        box = point.bounding_box()
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        # pick one grey point with a click, as a student would, and compare (unlabeled points come first)
+        game = play.locator("canvas.alk-canvas")
+        game.scroll_into_view_if_needed()
+        box = game.bounding_box()
+        sx, sy = play.evaluate("el => el.alkScreenOf(7)")
+        assert 0 <= sx <= box["width"] and 0 <= sy <= box["height"]
+        page.mouse.click(box["x"] + sx, box["y"] + sy)
         page.wait_for_function("() => [...document.querySelectorAll('p')].some("
                                "p => p.textContent.startsWith('Your pick:') && !p.textContent.includes('—'))",
                                timeout=60_000)
         idle(page)
+        # the rerun redrew the game in place: one drawing, now with the pick ringed
+        assert page.locator(".alk-root").count() == 1
+        assert "your pick (1)" in page.locator(".alk-root .alk-legend").inner_text()
         page.get_by_role("button", name="Compare").click()
-        page.locator(".gtitle", has_text="Accuracy gain of each pick").wait_for(timeout=120_000)
+        page.locator(".alk-lite-title, .gtitle", has_text="Accuracy gain of each pick").first.wait_for(timeout=120_000)
         idle(page)
         shot(page, tmp_path, "06_play_compared")
         browser.close()

@@ -11,7 +11,6 @@ from alkit.viz.batch import (
     class_histogram_figure,
     diversity_by_round,
     diversity_figure,
-    image_grid_figure,
     tile_caption,
     to_image,
 )
@@ -51,23 +50,23 @@ st.caption(f"{len(rows)} items, highest score first. Tile: s = score, p = class 
 if ds is not None and rows:
     imgs = [to_image(ds.x_train[row["pool_index"]], mean=ds.mean, std=ds.std) for row in rows[:MAX_TILES]]
     if all(i is not None for i in imgs):
-        st.plotly_chart(image_grid_figure(imgs, [tile_caption(row) for row in rows[:MAX_TILES]], ncols=10),
-                        key="batch_grid")
+        dashui.image_grid(imgs, [tile_caption(row) for row in rows[:MAX_TILES]], tile_px=96)
         if len(rows) > MAX_TILES:
             st.caption(f"showing the first {MAX_TILES} of {len(rows)}")
     else:
         st.caption("This dataset's items are not images; see the table below.")
 with st.expander("Table", expanded=ds is None or not ds.is_image and ds.input_shape[0] < 16):
-    dashui.table(rows, key="batch_table")
+    dashui.table(rows, key="batch_table", grid=True)
 if ds is not None and rows:
     c1, c2 = st.columns([1, 2])
     lab_before = store.labeled_indices(run["run_id"], r - 1) if r > 0 else []
     mask = np.ones(len(ds.y_train), dtype=bool)
     mask[lab_before] = False
     batch_lab = [row["oracle_label"] for row in rows]
-    c1.plotly_chart(class_histogram_figure(batch_lab, ds.y_train.numpy()[mask].tolist(), ds.num_classes,
-                                           class_names=ds.class_names,
-                                           title="Classes: batch vs unlabeled pool"), key="batch_hist")
+    dashui.chart(class_histogram_figure(batch_lab, ds.y_train.numpy()[mask].tolist(), ds.num_classes,
+                                        class_names=ds.class_names, title="Classes: batch vs unlabeled pool"),
+                 key="batch_hist", container=c1)
     div = diversity(dashui.workspace(), run["run_id"], rounds[-1]["round"], run["dataset"])
     note = "" if div["pool_points"][0] >= len(ds.y_train) else f" (over {div['pool_points'][0]} random pool items)"
-    c2.plotly_chart(diversity_figure(div, highlight=r, title=f"Spread in input space{note}"), key="batch_div")
+    dashui.chart(diversity_figure(div, highlight=r, title=f"Spread in input space{note}"), key="batch_div",
+                 container=c2)

@@ -40,7 +40,7 @@ for ds, curves in by_ds.items():
     st.subheader(ds)
     fig = learning_curve_figure(curves, title=f"{ds}: test accuracy against labels",
                                 band="std" if band.startswith("±") else "none")
-    st.plotly_chart(fig, key=f"curves_fig_{ds}")
+    dashui.chart(fig, key=f"curves_fig_{ds}")
     st.markdown("**AUBC** (area under the budget curve, budget axis scaled to [0, 1]; 95% bootstrap CI over seeds)")
     rows = aubc_rows(curves)
     dashui.table([{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from alkit.viz.batch import to_image, upscale
-from alkit.viz.embedding import RunEmbeddingMap, embedding_figure, picked_pool_indices, point_status, subsample_keep
+from alkit.viz.embedding import RunEmbeddingMap, embedding_payload, point_status, subsample_keep
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -55,27 +55,33 @@ status = point_status(pool_index, labeled_before, selected)
 keep = np.flatnonzero(status == "selected")
 rows = subsample_keep(len(pool_index), n_show, keep, seed=0)
 ds = dashui.dataset_of(run)
-labels = ds.y_train.numpy()[pool_index[rows]] if ds is not None else None
-fig = embedding_figure(xy[rows], pool_index[rows], status[rows], labels=labels, scores=scores,
-                       class_names=ds.class_names if ds is not None else None,
-                       title=f"{run['strategy']} · round {r} · {len(rows)} of {len(pool_index)} stored points")
+shown = pool_index[rows]
+labels = ds.y_train.numpy()[shown] if ds is not None else None
+images = [to_image(ds.x_train[i], mean=ds.mean, std=ds.std) for i in shown] if ds is not None else None
+pick_key = f"emb_picked_{run['run_id']}_{r}"
+payload = embedding_payload(xy[rows], shown, status[rows], labels=labels, scores=scores, images=images,
+                            class_names=ds.class_names if ds is not None else None,
+                            picked=st.session_state.get(pick_key, []),
+                            title=f"{run['strategy']} · round {r} · {len(rows)} of {len(pool_index)} stored points")
 st.caption(f"{method} fitted on round {ref} in {emap.projector.fit_seconds:.1f} s; round {r} mapped in "
            f"{emap.transform_seconds.get(r, 0.0):.2f} s. Grey: unlabeled · blue: labeled before round {r} · "
-           "red: selected this round. Click a point (or lasso some, from the chart's toolbar) to see them.")
+           "red: selected this round. Hover a point to see its image; click one (or drag a lasso) to list them.")
 left, right = st.columns([3, 1])
 with left:
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                            key=f"emb_chart_{run['run_id']}_{r}")
+    picked = dashui.embedding_scatter(payload, key=f"emb_scatter_{run['run_id']}_{r}")
+    st.session_state[pick_key] = picked
 with right:
-    picked = picked_pool_indices(fig, event.selection.points if event is not None else [])
     if not picked:
-        st.markdown("**Hover** a point for its index, class and score; **click** (or lasso) to show its image here.")
+        st.markdown("**Hover** a point: its image, index, class and score. **Click** one or **drag a lasso** "
+                    "around some to list them here.")
+    else:
+        st.markdown(f"**{len(picked)} picked**")
+    status_of = dict(zip(shown.tolist(), status[rows].tolist()))
     for i in picked[:12]:
-        st_ = status[pool_index == i][0] if (pool_index == i).any() else "?"
         sc = scores.get(i)
         cls = ds.class_names[int(ds.y_train[i])] if ds is not None else "?"
         img = to_image(ds.x_train[i], mean=ds.mean, std=ds.std) if ds is not None else None
-        cap = f"#{i} · {cls} · {st_}" + ("" if sc is None else f" · score {sc:.3g}")
+        cap = f"#{i} · {cls} · {status_of.get(i, '?')}" + ("" if sc is None else f" · score {sc:.3g}")
         if img is not None:
             st.image(upscale(img), caption=cap, width=120)
         else:

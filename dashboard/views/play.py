@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import dashui
 import streamlit as st
 
 from alkit.play import PLAY_STRATEGIES, Playground, playable_strategies
-from alkit.viz.embedding import picked_pool_indices
-from alkit.viz.play import gain_figure, play_figure
+from alkit.viz.play import gain_figure, play_payload
 
 st.title("Play: you are the strategy")
 st.markdown("Grey points are unlabeled (their classes are hidden), coloured points are labeled, the shading is the "
-            "model's prediction. **Click** points to pick them (or draw a **lasso**: the lasso tool is in the chart's "
-            "toolbar), then compare the accuracy gain of your pick with Random's and each strategy's pick from the "
+            "model's prediction (darker: surer). **Click** points to pick them (or **drag** a lasso around some), "
+            "then compare the accuracy gain of your pick with Random's and each strategy's pick from the "
             "same state.")
 
 with st.expander("Game settings", expanded="play_game" not in st.session_state):
@@ -37,11 +37,10 @@ st.caption(f"Round {pg.round} · {len(pg.labeled)} labels · test accuracy {pg.a
 pick: list[int] = list(st.session_state.get("play_pick", []))
 rows = st.session_state.get("play_rows")
 others = {r["picker"]: r["points"] for r in rows[1:]} if rows else None
-fig = play_figure(pg, pick=pick, others=others)
-event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "lasso", "box"),
-                        key=f"play_chart_{st.session_state.get('play_chart_n', 0)}")
+payload = play_payload(pg, pick=pick, others=others)
+clicked = dashui.embedding_scatter(payload, key=f"play_chart_{st.session_state.get('play_chart_n', 0)}")
 unl = set(pg.unlabeled())
-new = [i for i in picked_pool_indices(fig, event.selection.points if event is not None else []) if i in unl]
+new = [i for i in clicked if i in unl]
 typed = st.text_input("…or type pool indices (comma-separated)", key="play_typed")
 if typed.strip():
     try:
@@ -90,7 +89,7 @@ if c3.button("Compare", type="primary", key="play_compare", disabled=not pick):
         st.rerun()
 
 if rows:
-    st.plotly_chart(gain_figure(rows), key="play_gain")
+    dashui.chart(gain_figure(rows), key="play_gain")
     st.dataframe([{"picker": r["picker"], "accuracy": round(r["accuracy"], 4), "gain": round(r["gain"], 4),
                    "points": ", ".join(map(str, r["points"]))} for r in rows], hide_index=True)
     st.button("Keep my pick: label it and play the next round", key="play_commit", on_click=commit_pick)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dashui
 import streamlit as st
 
-from alkit.viz.batch import batch_rows, class_histogram_figure, image_grid_figure, tile_caption, to_image
+from alkit.viz.batch import batch_rows, class_histogram_figure, tile_caption, to_image
 from alkit.viz.curves import learning_curve_figure
-from alkit.viz.embedding import RunEmbeddingMap, embedding_figure, point_status, subsample_keep
+from alkit.viz.embedding import RunEmbeddingMap, embedding_payload, point_status, subsample_keep
 from alkit.viz.runs import per_class_figure
 
 
@@ -54,11 +54,11 @@ with left:
     fig = learning_curve_figure(curve, title="Accuracy so far")
     fig.update_xaxes(range=[rounds[0]["n_labeled"] - 1, rounds[-1]["n_labeled"] + 1])
     fig.update_yaxes(range=[0, 1])
-    st.plotly_chart(fig, key="replay_curve")
+    dashui.chart(fig, key="replay_curve")
     pc = rounds[r]["metrics"].get("per_class_accuracy")
     if pc:
-        st.plotly_chart(per_class_figure(pc, ds.class_names if ds is not None else None,
-                                         title=f"Per-class accuracy after round {r}"), key="replay_per_class")
+        dashui.chart(per_class_figure(pc, ds.class_names if ds is not None else None,
+                                      title=f"Per-class accuracy after round {r}"), key="replay_per_class")
 with right:
     if rounds[r]["has_embeddings"]:
         method = st.radio("Map", ["PCA (instant)", "UMAP"], horizontal=True, key="replay_method")
@@ -69,19 +69,20 @@ with right:
         status = point_status(pidx, store.labeled_indices(rid, r - 1) if r > 0 else [], sel["indices"])
         rows_ = subsample_keep(len(pidx), 1500, (status == "selected").nonzero()[0])
         scores = {i: s for i, s in zip(sel["indices"], sel["scores"]) if s is not None}
-        st.plotly_chart(embedding_figure(xy[rows_], pidx[rows_], status[rows_],
-                                         labels=None if ds is None else ds.y_train.numpy()[pidx[rows_]],
-                                         scores=scores, class_names=None if ds is None else ds.class_names,
-                                         title=f"Features at round {r} (map fitted on round {emb_rounds[-1]})"),
-                        key="replay_emb")
+        shown = pidx[rows_]
+        dashui.embedding_scatter(embedding_payload(
+            xy[rows_], shown, status[rows_], labels=None if ds is None else ds.y_train.numpy()[shown],
+            scores=scores, class_names=None if ds is None else ds.class_names, height=420,
+            images=None if ds is None else [to_image(ds.x_train[i], mean=ds.mean, std=ds.std) for i in shown],
+            title=f"Features at round {r} (map fitted on round {emb_rounds[-1]})"), key=f"replay_emb_{rid}_{r}")
     if ds is not None and sel["indices"]:
         brows = batch_rows(sel["indices"], sel["scores"], sel["labels"], true_labels=ds.y_train.numpy(),
                            class_names=ds.class_names,
                            predicted=rounds[r]["extras"].get("selected_predicted"))
         imgs = [to_image(ds.x_train[b["pool_index"]], mean=ds.mean, std=ds.std) for b in brows[:30]]
         if all(i is not None for i in imgs):
-            st.plotly_chart(image_grid_figure(imgs, [tile_caption(b) for b in brows[:30]], ncols=6, tile_px=80,
-                                              title="The batch" if r else "The initial set"), key="replay_grid")
-        st.plotly_chart(class_histogram_figure([b["oracle_label"] for b in brows], ds.y_train.tolist(),
-                                               ds.num_classes, class_names=ds.class_names,
-                                               title="Classes: batch vs whole pool"), key="replay_hist")
+            st.markdown("**The batch**" if r else "**The initial set**")
+            dashui.image_grid(imgs, [tile_caption(b) for b in brows[:30]], tile_px=80)
+        dashui.chart(class_histogram_figure([b["oracle_label"] for b in brows], ds.y_train.tolist(),
+                                            ds.num_classes, class_names=ds.class_names,
+                                            title="Classes: batch vs whole pool"), key="replay_hist")

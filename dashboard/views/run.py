@@ -100,8 +100,8 @@ def live_panel() -> None:
         m[2].metric("last round (s)", f"{round_seconds(rounds[-1]['timings']):.2f}")
         c1, c2 = st.columns(2)
         curve = {w.config.strategy: [([r["n_labeled"] for r in rounds], [r["metrics"]["accuracy"] for r in rounds])]}
-        c1.plotly_chart(learning_curve_figure(curve, title="This run so far"), key="run_curve")
-        c2.plotly_chart(timings_figure(rounds, title="Seconds per phase and round"), key="run_timings")
+        dashui.chart(learning_curve_figure(curve, title="This run so far"), key="run_curve", container=c1)
+        dashui.chart(timings_figure(rounds, title="Seconds per phase and round"), key="run_timings", container=c2)
     elif s["state"] == "waiting_for_step":
         st.info("Press **Step one round** to train round 0 on the initial labels.")
 
@@ -115,4 +115,4 @@ st.fragment(run_every=1.0 if busy else None)(live_panel)()
 # ----------------------------------------------------------------------------- every run
 if runs:
     st.subheader("Runs in the store")
-    dashui.table(runs_table(store.list_runs()), key="run_table")
+    dashui.table(runs_table(store.list_runs()), key="run_table", grid=True)

@@ -26,11 +26,11 @@ if th:
                "W1(L, U) between labeled and unlabeled features bound the unlabeled risk from above.")
     groups = split_theory(th)
     if groups["risk"]:
-        st.plotly_chart(series_figure(groups["risk"], title="Risks and errors", x_label=xl, x_map=xm),
-                        key="theory_terms")
+        dashui.chart(series_figure(groups["risk"], title="Risks and errors", x_label=xl, x_map=xm),
+                     key="theory_terms")
     if groups["divergence"]:
-        st.plotly_chart(series_figure(groups["divergence"], title="Labeled vs unlabeled: W1(L, U) and H-divergence",
-                                      x_label=xl, x_map=xm), key="theory_w1")
+        dashui.chart(series_figure(groups["divergence"], title="Labeled vs unlabeled: W1(L, U) and H-divergence",
+                                   x_label=xl, x_map=xm), key="theory_w1")
     dashui.table([{"term": k, **{f"r{r}": round(v, 4) for r, v in zip(*val)}} for k, val in th.items()],
                  key="theory_table")
 else:
@@ -42,9 +42,9 @@ dal = dal_series(rounds)
 st.subheader("Strategy internals")
 if waal:
     keep = {k: v for k, v in waal.items() if any(s in k for s in ("critic_mean", "w1", "objective", "train_w", "gp"))}
-    st.plotly_chart(series_figure(keep or waal, title="WAAL critic", x_label=xl, x_map=xm), key="theory_waal")
+    dashui.chart(series_figure(keep or waal, title="WAAL critic", x_label=xl, x_map=xm), key="theory_waal")
 if dal:
-    st.plotly_chart(dal_figure(dal), key="theory_dal")
+    dashui.chart(dal_figure(dal), key="theory_dal")
 if not waal and not dal:
     st.caption(f"No WAAL or DAL internals in this run (strategy `{run['strategy']}`); runs of `waal` or `dal` show "
                "their critic values / proxy H-divergence per mini-query here.")
