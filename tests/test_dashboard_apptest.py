@@ -282,6 +282,8 @@ def test_play_page_compares_a_pick_and_moves_on():
     no_errors(at)
     assert at.session_state["play_game"].round == 1 and len(at.session_state["play_game"].labeled) == n + 3
     assert at.session_state["play_pick"] == []
+    history = next(c for c in charts(at) if c["title"] == "Your game so far")
+    assert history["engine"] == "lite" and len(history["traces"][-1]["x"]) == 2  # round 0 and round 1
 
 
 def test_replay_page_steps_through_a_stored_run(ws):

@@ -6,6 +6,7 @@ import dashui
 import streamlit as st
 
 from alkit.play import PLAY_STRATEGIES, Playground, playable_strategies
+from alkit.viz.curves import learning_curve_figure
 from alkit.viz.play import gain_figure, play_payload
 
 st.title("Play: you are the strategy")
@@ -90,9 +91,11 @@ if c3.button("Compare", type="primary", key="play_compare", disabled=not pick):
 
 if rows:
     dashui.chart(gain_figure(rows), key="play_gain")
-    st.dataframe([{"picker": r["picker"], "accuracy": round(r["accuracy"], 4), "gain": round(r["gain"], 4),
-                   "points": ", ".join(map(str, r["points"]))} for r in rows], hide_index=True)
+    dashui.table([{"picker": r["picker"], "accuracy": round(r["accuracy"], 4), "gain": round(r["gain"], 4),
+                   "points": ", ".join(map(str, r["points"]))} for r in rows])
     st.button("Keep my pick: label it and play the next round", key="play_commit", on_click=commit_pick)
 if len(pg.history) > 1:
-    st.line_chart({"labels": [n for n, _ in pg.history], "accuracy": [a for _, a in pg.history]}, x="labels",
-                  y="accuracy", height=220)
+    fig = learning_curve_figure({"your game": [([n for n, _ in pg.history], [a for _, a in pg.history])]},
+                                title="Your game so far")
+    fig.update_layout(height=260)
+    dashui.chart(fig, key="play_history")
