@@ -289,6 +289,8 @@ def test_fmnist_protocol_config_and_table(tmp_path):
     assert c.dataset_params == {"waal_split": True} and c.model == "lenet"
     assert c.train.optimizer == "sgd" and c.train.lr == 0.01 and c.train.momentum == 0.9  # compressed schedule
     assert c.train.lr_milestones == (0.5, 0.75) and c.train.validation == "dataset"
+    # the whole decay schedule runs (a patience stop fired before the first decay) and the best epoch is kept
+    assert c.train.epochs == 20 and c.train.patience == 0 and c.train.select_best
     assert waal_fmnist_config("waal", momentum=0.5).train.momentum == 0.5  # the paper's optimiser
     r = waal_fmnist_config("random", epochs=4)
     assert r.train.lr == c.train.lr and r.train.min_steps == 4 * 625 and r.model_params == c.model_params
@@ -297,3 +299,19 @@ def test_fmnist_protocol_config_and_table(tmp_path):
         waal_fmnist_config("waal", momentum=1.0)
     table = format_waal_fmnist({"waal": {"curve": [{"n_labeled": 1000, "accuracy": 0.75}], "seconds": 60.0}})
     assert "75.00" in table and f"{PAPER_WAAL_FMNIST['waal'][0]:.2f}" in table and "1.0 min" in table
+
+
+def test_reproduction_seeds_run_one_at_a_time_are_averaged():
+    from alkit.reproduce import merge_seeds
+
+    def entry(seed, accs, sec, epochs=20):
+        per = [[{"n_labeled": 1000 + 500 * i, "accuracy": a} for i, a in enumerate(accs)]]
+        return {"curve": per[0], "seconds": sec, "seeds": [seed], "per_seed": per, "seconds_per_seed": [sec],
+                "epochs": epochs, "momentum": 0.9}
+
+    both = merge_seeds(entry(0, [0.80, 0.84], 100.0), entry(1, [0.70, 0.86], 300.0))
+    assert both["seeds"] == [0, 1] and both["seconds"] == 200.0
+    assert [round(p["accuracy"], 6) for p in both["curve"]] == [0.75, 0.85]
+    assert merge_seeds(entry(0, [0.8], 1.0), entry(0, [0.6], 2.0))["curve"][0]["accuracy"] == 0.6  # same seed: redo
+    assert merge_seeds(entry(0, [0.8], 1.0, epochs=12), entry(1, [0.6], 2.0))["seeds"] == [1]  # other schedule
+    assert merge_seeds(None, entry(1, [0.6], 2.0))["seeds"] == [1]
