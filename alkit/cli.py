@@ -334,7 +334,8 @@ def dashboard_command(args: argparse.Namespace) -> tuple[list[str], dict[str, st
         from alkit.store import resolve_workspace
 
         env["ALKIT_WORKSPACE"] = str(resolve_workspace(args.workspace))
-    argv = [sys.executable, "-m", "streamlit", "run", str(app),
+    # alkit.dashboard_boot = streamlit's CLI after importing the pages' heavy modules once (see there)
+    argv = [sys.executable, "-m", "alkit.dashboard_boot", "run", str(app),
             "--server.address", args.host, "--server.port", str(args.port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     return argv, env
