@@ -20,6 +20,7 @@ for each selected item (``extras["selected_predicted"]``), which the Selected-ba
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import traceback
@@ -153,6 +154,8 @@ class RunWorker:
         if mode not in ("auto", "step"):
             raise ValueError(f"mode must be 'auto' or 'step', got {mode!r}")
         self.config = config.resolved()  # raises on bad input before a run row exists
+        if human:  # the stored config says who answered
+            self.config = dataclasses.replace(self.config, oracle="human", noise_rate=0.0)
         self.mode = mode
         self.human = bool(human)
         self.human_seed = bool(human_seed)

@@ -56,7 +56,8 @@ class ALConfig:
     seed: int = 0
     """Seed of every random step (initial set, weights, shuffling, dropout, queries)."""
     oracle: str = "ideal"
-    """``ideal`` or ``noisy``."""
+    """``ideal`` or ``noisy``; ``human`` records that a person answered (the run is then given its
+    :class:`~alkit.dashboard_worker.HumanOracle` as ``oracle=``; see :func:`alkit.oracle.make_oracle`)."""
     noise_rate: float = 0.0
     """Probability that the noisy oracle answers a wrong class."""
     device: str = "auto"
@@ -97,8 +98,8 @@ class ALConfig:
             raise ValueError(f"rounds must be >= 0, got {self.rounds}")
         if self.initial_mode not in ("random", "balanced", "dataset"):
             raise ValueError(f"initial_mode must be random, balanced or dataset, got {self.initial_mode!r}")
-        if self.oracle not in ("ideal", "noisy"):
-            raise ValueError(f"oracle must be ideal or noisy, got {self.oracle!r}")
+        if self.oracle not in ("ideal", "noisy", "human"):
+            raise ValueError(f"oracle must be ideal, noisy or human, got {self.oracle!r}")
         if not 0.0 <= self.noise_rate <= 1.0:
             raise ValueError(f"noise_rate must be in [0, 1], got {self.noise_rate}")
         if not isinstance(self.seed, int) or self.seed < 0:

@@ -48,7 +48,15 @@ class NoisyOracle(Oracle):
 
 
 def make_oracle(kind: str, y_true: torch.Tensor, num_classes: int, *, rate: float = 0.0, seed: int = 0) -> Oracle:
-    """Build an oracle by name: ``ideal`` or ``noisy``."""
+    """Build an oracle by name: ``ideal`` or ``noisy``.
+
+    ``human`` (what a run labelled on the dashboard's Label page records) cannot be built from the
+    dataset: its answers came from a person, so it raises and says so (e.g. on ``alkit resume``).
+    """
+    if kind == "human":
+        raise ValueError("oracle 'human' takes its answers from a person: pass the HumanOracle as ALRun(..., "
+                         "oracle=...) (the dashboard's Label page does); a run labelled by a person cannot be "
+                         "resumed or replayed without one (its stored labels are in the run store's selections)")
     if kind == "ideal":
         return IdealOracle(y_true)
     if kind == "noisy":

@@ -47,6 +47,7 @@ def test_human_oracle_labels_are_the_stored_labels():
     pending = s["pending"]
     assert len(pending) == 4 and s["state"] == "waiting_for_labels" and not s["busy"]
     store = RunStore(readonly=True)
+    assert store.get_run(w.run_id)["config"]["oracle"] == "human"  # the store says who answered
     # round 0 (the seed set) came from the ideal oracle
     sel0 = store.get_selections(w.run_id)[0]
     assert sel0["labels"] == w.run.dataset.y_train[sel0["indices"]].tolist()
@@ -68,6 +69,11 @@ def test_stop_while_waiting_for_labels_marks_the_run_interrupted():
     s = w.wait(lambda s: not s["alive"], timeout=30)
     assert s["state"] == "stopped"
     assert RunStore(readonly=True).get_run(w.run_id)["status"] == "interrupted"
+    # `alkit resume` cannot invent the person's answers: it says so instead of using the dataset's labels
+    from alkit.loop import ALRun
+
+    with pytest.raises(ValueError, match="from a person"):
+        ALRun.resume(RunStore(), w.run_id)
 
 
 def test_bad_input_fails_before_a_run_exists_or_is_reported():
