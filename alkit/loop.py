@@ -369,7 +369,9 @@ class ALRun:
             # Indices (and scores) cross to the host once, here.
             idx = sel.indices.cpu()
             scores = None if sel.scores is None else [float(s) for s in sel.scores.cpu()]
-            timer.seconds.update({k: float(v) for k, v in sel.timings.items()})
+            # The strategy's own breakdown goes under "query.<name>": its names may be the loop's phases
+            # (DAL's "train" is its discriminator's), which would otherwise add to the task model's time.
+            timer.seconds.update({f"query.{k}": float(v) for k, v in sel.timings.items()})
             extras.update(sel.extras)
             self._check_selection(idx, unl, int(c.query))  # type: ignore[arg-type]
             # What the querying model predicted for each pick (shown on the dashboard's batch tiles).

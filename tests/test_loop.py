@@ -32,7 +32,9 @@ def test_two_rounds_on_digits(digits, tmp_path):
     assert run.history[-1].accuracy > 0.3  # far above chance (0.1) after 40 labels
     assert all(len(h.per_class_accuracy) == 10 for h in run.history)
     for h in run.history[1:]:
-        assert {"train", "infer", "query", "evaluate", "score", "select"} <= set(h.timings)
+        # the strategy's own breakdown is namespaced under the query phase
+        assert {"train", "infer", "query", "evaluate", "query.score", "query.select"} <= set(h.timings)
+        assert "score" not in h.timings and "select" not in h.timings
         assert len(h.selected) == 10 and h.scores is not None
         assert h.scores == sorted(h.scores, reverse=True)  # entropy picks best first
     # selected items are distinct across rounds and the store agrees with the run
@@ -190,3 +192,20 @@ def test_every_query_round_records_the_querying_models_predictions():
     with torch.no_grad():
         expect = model_before.eval()(ds.x_train[torch.tensor(res.selected)]).argmax(1).tolist()
     assert got == expect  # the querying model's predictions, not the retrained model's
+
+
+def test_a_strategy_timing_named_like_a_phase_does_not_add_to_that_phase(digits):
+    """DAL times its discriminator as "train": that must not be added to the task model's training time."""
+    run = ALRun(cfg(rounds=1), dataset=digits)
+    real_query = run.strategy.query
+
+    def query(view, budget, generator):
+        sel = real_query(view, budget, generator)
+        sel.timings["train"] = 1000.0  # far longer than this run's whole training
+        return sel
+
+    run.strategy.query = query
+    run.step()
+    res = run.step()
+    assert res.timings["query.train"] == 1000.0
+    assert res.timings["train"] < 100.0
