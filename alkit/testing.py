@@ -109,19 +109,32 @@ def dashboard_server(workspace, *, log_path=None, timeout: float = 90.0) -> Iter
     uses one torch thread and is terminated on exit. Used by the browser test and the dashboard benchmark.
     """
     import os
+
+    from alkit.cli import build_parser, dashboard_command
+
+    def command(port: int) -> tuple[list[str], dict[str, str]]:
+        argv, env = dashboard_command(build_parser().parse_args(
+            ["dashboard", "--port", str(port), "--workspace", os.fspath(workspace)]))
+        env.setdefault("OMP_NUM_THREADS", "1")
+        return argv, env
+
+    with streamlit_server(command, log_path=log_path, timeout=timeout) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def streamlit_server(command, *, log_path=None, timeout: float = 90.0) -> Iterator[str]:
+    """Start ``command(port) -> (argv, env)`` on a free 127.0.0.1 port, wait until Streamlit's health
+    endpoint answers, yield the URL, terminate it on exit (see :func:`dashboard_server`)."""
     import socket
     import subprocess
     import time
     import urllib.request
 
-    from alkit.cli import build_parser, dashboard_command
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    argv, env = dashboard_command(build_parser().parse_args(
-        ["dashboard", "--port", str(port), "--workspace", os.fspath(workspace)]))
-    env.setdefault("OMP_NUM_THREADS", "1")
+    argv, env = command(port)
     log = open(log_path, "w") if log_path is not None else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -95,14 +95,34 @@ def time_pages(ws: Path, repeats: int = 3) -> dict:
     return out
 
 
-def time_browser(ws: Path) -> dict | None:
-    chromium = "/usr/bin/chromium"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _browser_available() -> bool:
+    """Debian's Chromium and the playwright package (never ``playwright install``)."""
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright.sync_api  # noqa: F401
     except ImportError:
+        return False
+    return Path(CHROMIUM).exists()
+
+
+def _timed_open(context: Any, url: str, wait: Any) -> float:
+    """Seconds from opening ``url`` in a new tab of ``context`` until ``wait(page)`` returns; the tab is closed."""
+    page = context.new_page()
+    t0 = time.perf_counter()
+    page.goto(url)
+    wait(page)
+    seconds = time.perf_counter() - t0
+    page.close()
+    return seconds
+
+
+def time_browser(ws: Path) -> dict | None:
+    if not _browser_available():
         return None
-    if not Path(chromium).exists():
-        return None
+    from playwright.sync_api import sync_playwright
+
     from alkit.testing import dashboard_server
 
     ready_js = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
@@ -127,7 +147,7 @@ def time_browser(ws: Path) -> dict | None:
                     timeout=300_000)
 
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             # 0. warm-up: the Embeddings page's first visit fits UMAP in the server (numba compilation
             # included); that fit is cached for later visits and reported below (embedding.first_fit_s)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -149,18 +169,9 @@ def time_browser(ws: Path) -> dict | None:
                 cold, times = [], []
                 for _ in range(3):
                     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                    page = ctx.new_page()
-                    t0 = time.perf_counter()
-                    page.goto(f"{url}/{page_name}")
-                    wait_ready(page, page_name)
-                    cold.append(time.perf_counter() - t0)
+                    cold.append(_timed_open(ctx, f"{url}/{page_name}", lambda pg, n=page_name: wait_ready(pg, n)))
                     ctx.close()
-                    page = shared.new_page()
-                    t0 = time.perf_counter()
-                    page.goto(f"{url}/{page_name}")
-                    wait_ready(page, page_name)
-                    times.append(time.perf_counter() - t0)
-                    page.close()
+                    times.append(_timed_open(shared, f"{url}/{page_name}", lambda pg, n=page_name: wait_ready(pg, n)))
                 out[f"first_open:{page_name}"] = {"cold_s": round(cold[0], 3),
                                                   "warm_s": round(statistics.median(cold[1:]), 3)}
                 out[f"open:{page_name}"] = {"cold_s": round(times[0], 3), "warm_s": round(statistics.median(times[1:]), 3)}
@@ -191,57 +202,32 @@ def bare_streamlit_baseline(repeats: int = 4) -> dict | None:
     """The floor under every page: a one-title Streamlit page (no alkit) opened the same two ways.
 
     What is left above it on a dashboard page is alkit's share (store reads, figures, its components)."""
-    chromium = "/usr/bin/chromium"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
+    if not _browser_available():
         return None
-    if not Path(chromium).exists():
-        return None
-    import socket
-    import urllib.request
+    from playwright.sync_api import sync_playwright
+
+    from alkit.testing import streamlit_server
 
     tmp = Path(tempfile.mkdtemp(prefix="alkit-bare-streamlit-"))
     (tmp / "app.py").write_text('import streamlit as st\nst.title("Bare")\nst.write("one line")\n')
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(tmp / "app.py"), "--server.address",
-                             "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+
+    def command(port: int) -> tuple[list[str], dict[str, str]]:
+        return ([sys.executable, "-m", "streamlit", "run", str(tmp / "app.py"), "--server.address", "127.0.0.1",
+                 "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                dict(os.environ))
+
     ready = ("() => { const h = document.querySelector('[data-testid=\"stMainBlockContainer\"] h1');"
              " return h !== null && !document.querySelector('[data-testid=\"stStatusWidget\"]'); }")
-    try:
-        t_end = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > t_end:
-                return None
-            time.sleep(0.3)
-        out: dict[str, list[float]] = {"open": [], "first_open": []}
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
-            shared = browser.new_context(viewport={"width": 1400, "height": 1000})
-            for _ in range(repeats + 1):
-                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-                for kind, c in (("first_open", ctx), ("open", shared)):
-                    page = c.new_page()
-                    t0 = time.perf_counter()
-                    page.goto(url)
-                    page.wait_for_function(ready, timeout=60_000)
-                    out[kind].append(time.perf_counter() - t0)
-                    page.close()
-                ctx.close()
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    out: dict[str, list[float]] = {"open": [], "first_open": []}
+    with streamlit_server(command) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        shared = browser.new_context(viewport={"width": 1400, "height": 1000})
+        for _ in range(repeats + 1):
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            for kind, c in (("first_open", ctx), ("open", shared)):
+                out[kind].append(_timed_open(c, url, lambda pg: pg.wait_for_function(ready, timeout=60_000)))
+            ctx.close()
+        browser.close()
     # the shared profile's first open fills its cache: report the later ones
     res = {"open_s": round(statistics.median(out["open"][1:]), 3),
            "first_open_s": round(statistics.median(out["first_open"]), 3)}
@@ -253,18 +239,15 @@ def bare_streamlit_baseline(repeats: int = 4) -> dict | None:
 def browser_embedding(ws: Path) -> dict | None:
     """The Embeddings page in headless Chromium on the big run: 5,000 points shown, time per round change
     (server: transform, subsample, sprite sheet of 5,000 pictures; browser: transfer and canvas redraw)."""
-    chromium = "/usr/bin/chromium"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
+    if not _browser_available():
         return None
-    if not Path(chromium).exists():
-        return None
+    from playwright.sync_api import sync_playwright
+
     from alkit.testing import dashboard_server
 
     out: dict[str, Any] = {}
     with dashboard_server(ws) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         t0 = time.perf_counter()
         page.goto(f"{url}/embeddings")
