@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.alkit-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench lint clean apt lab dashboard
+.PHONY: setup demo test bench bench-seed lint clean apt lab dashboard
 
 setup: $(STAMP) apt
 
@@ -47,6 +47,10 @@ lab: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# DAL / VAAL / ASAL speed targets on real data (about 15 minutes: two WGAN-GP trainings for ASAL)
+bench-seed: setup
+	$(PY) -m benchmarks.seed_papers
 
 lint: setup
 	$(VENV)/bin/ruff check alkit tests benchmarks dashboard notebooks
