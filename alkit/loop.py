@@ -3,22 +3,25 @@
     seed set ─► train ─► evaluate ─► log round 0
     repeat:  view ─► query ─► oracle ─► train ─► evaluate ─► log round r
 
-Every random step draws from a generator seeded by (run seed, round, phase), so a run
-killed mid-round and resumed from the store ends with exactly the selections of an
+Every random step draws from a generator seeded by (run seed, round, phase) and a strategy's
+state that crosses rounds is stored with each round or rebuilt (``Strategy.resume_state``), so a
+run killed mid-round and resumed from the store ends with exactly the selections of an
 uninterrupted run. Observers (notebooks, the dashboard) subscribe to :class:`Event`s.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import torch
 
 from alkit.data import ALDataset, load_dataset
-from alkit.device import Timer, make_generator, resolve_device, seed_for
+from alkit.device import Timer, deterministic_algorithms, make_generator, resolve_device, seed_for
 from alkit.learner import Learner, TrainConfig
 from alkit.metrics import per_class_accuracy
 from alkit.oracle import Oracle, make_oracle
@@ -26,7 +29,8 @@ from alkit.presets import get_preset
 from alkit.strategies import PoolView, Strategy, get_strategy
 from alkit.strategies.base import TrainingHook
 
-__all__ = ["ALConfig", "ALRun", "Event", "RoundResult", "build_view", "run_active_learning"]
+__all__ = ["ALConfig", "ALRun", "Event", "RoundResult", "build_view", "pack_strategy_state", "run_active_learning",
+           "unpack_strategy_state"]
 
 
 @dataclass
@@ -34,9 +38,9 @@ class ALConfig:
     """One active-learning experiment. ``None`` fields take the dataset's preset."""
 
     dataset: str = "digits"
-    """Dataset registry name (``alkit list-datasets``)."""
+    """Dataset registry name (``alkit datasets`` lists them)."""
     strategy: str = "entropy"
-    """Strategy registry name."""
+    """Strategy registry name (``alkit strategies`` lists them)."""
     strategy_params: dict[str, Any] = field(default_factory=dict)
     """Hyperparameters of the strategy."""
     model: str | None = None
@@ -69,6 +73,11 @@ class ALConfig:
     theory_terms: bool = False
     """Measure the bound terms each round (labeled risk, test error, proxy H-divergence and W1 between labeled
     and unlabeled embeddings; :func:`alkit.theory.theory_terms`) into ``extras["theory"]``."""
+    deterministic: bool = False
+    """Deterministic kernels on CUDA (same seed, same picks there too): ``torch.use_deterministic_algorithms``,
+    deterministic cuDNN and ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` while a round runs (restored after it; the
+    environment variable stays set). Slower on CUDA, cost measured by ``make gpu-check``; CPU runs replay
+    exactly without it. See :func:`alkit.device.deterministic_algorithms`."""
 
     def resolved(self) -> ALConfig:
         """A copy with every ``None`` replaced by the dataset preset, validated."""
@@ -104,6 +113,8 @@ class ALConfig:
             raise ValueError(f"noise_rate must be in [0, 1], got {self.noise_rate}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.deterministic, bool):
+            raise ValueError(f"deterministic must be True or False, got {self.deterministic!r}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -191,6 +202,17 @@ def build_view(
     )
 
 
+def _in_deterministic_mode(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run an :class:`ALRun` method under ``deterministic_algorithms(self.config.deterministic)``."""
+
+    @functools.wraps(method)
+    def wrapper(self: ALRun, *args: Any, **kwargs: Any) -> Any:
+        with deterministic_algorithms(self.config.deterministic):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class ALRun:
     """A live active-learning run that can be stepped one round at a time.
 
@@ -248,6 +270,10 @@ class ALRun:
         self.round = -1  # last complete round
         self._active_round = -1  # the round in progress (what events report)
         self.history: list[RoundResult] = []
+        # Cross-round strategy state persisted with the rounds (Strategy.resume_state "store"):
+        # the bytes of the last snapshot the store holds, so an unchanged state is not stored again.
+        self._stores_state = "store" in self.strategy.resume_state.values()
+        self._stored_state: bytes | None = None
 
     # --------------------------------------------------------------- properties
     @property
@@ -320,6 +346,7 @@ class ALRun:
         self.labeled_mask[idx] = True
         return answers
 
+    @_in_deterministic_mode
     def _train(self, r: int, timer: Timer) -> None:
         c, ds = self.config, self.dataset
         lab = self.labeled_indices()
@@ -344,6 +371,7 @@ class ALRun:
         acc = float((pred == ds.y_test).float().mean())
         return acc, per_class_accuracy(pred, ds.y_test, ds.num_classes)
 
+    @_in_deterministic_mode
     def step(self) -> RoundResult:
         """Run the next round (round 0 first) and commit it to the store."""
         if self.done:
@@ -377,6 +405,8 @@ class ALRun:
             # What the querying model predicted for each pick (shown on the dashboard's batch tiles).
             extras["selected_predicted"] = [int(p) for p in self.learner.predict(self.dataset.x_train[idx]).cpu()]
         answers = self._label(idx)
+        # What resume needs to redo this round's training: the strategy state after its query.
+        state_blob = self._state_snapshot()
         self._train(r, timer)
         acc, per_class = self._evaluate(timer)
         fit = self.fit_report
@@ -401,7 +431,10 @@ class ALRun:
                 metrics={"accuracy": acc, "per_class_accuracy": per_class, "n_labeled": n_lab},
                 timings=result.timings, selected=result.selected, scores=scores,
                 labels=answers.tolist(), extras=extras, embeddings=emb, embedding_index=emb_idx,
+                strategy_state=state_blob,
             )
+            if state_blob is not None:
+                self._stored_state = state_blob
         self.round = r
         self.history.append(result)
         self._emit("round_end", result=result)
@@ -411,6 +444,7 @@ class ALRun:
             self._emit("run_end", history=self.history)
         return result
 
+    @_in_deterministic_mode
     def _query(self, r: int, timer: Timer) -> Any:
         """Build the view from the current model and ask the strategy for round ``r``'s batch."""
         c = self.config
@@ -422,8 +456,15 @@ class ALRun:
             )
         self._emit("phase", phase="query")
         gen = make_generator(seed_for(c.seed, r, "query"), self.device)
-        with timer("query"):
-            return self.strategy.query(view, int(c.query), gen)  # type: ignore[arg-type]
+        with timer("query"):  # the strategy refuses a budget above N_U: the last round may ask for fewer
+            return self.strategy.query(view, min(int(c.query), view.n_unlabeled), gen)  # type: ignore[arg-type]
+
+    def _state_snapshot(self) -> bytes | None:
+        """The strategy's stored state as bytes, when the store lacks it (changed since the last snapshot)."""
+        if self.store is None or not self._stores_state:
+            return None
+        blob = pack_strategy_state(self.strategy.state_dict(), self.config.strategy)
+        return None if blob == self._stored_state else blob
 
     def _check_selection(self, idx: torch.Tensor, unl: torch.Tensor, budget: int) -> None:
         """Enforce the selection contract on whatever a strategy returned."""
@@ -475,7 +516,15 @@ class ALRun:
     @classmethod
     def resume(cls, store: Any, run_id: str, *, callbacks: Sequence[Callable[[Event], None]] = (),
                dataset: ALDataset | None = None) -> ALRun:
-        """Rebuild a run from its last complete round; the retrained model is identical (same seeds)."""
+        """Rebuild a run from its last complete round, so that it goes on exactly as an uninterrupted run.
+
+        A fresh strategy instance gets its cross-round state back as its
+        :attr:`~alkit.strategies.Strategy.resume_state` declares: ``"store"`` attributes from the
+        snapshot stored with the last complete round, ``"rebuilt"`` ones by retraining that round
+        (same seed: the same weights), ``"replay"`` by replaying the run from round 0 and checking
+        every replayed selection against the stored one. A run of a ``"store"`` strategy written
+        before snapshots existed is replayed as well.
+        """
         info = store.get_run(run_id)
         run_id = info["run_id"]
         config = ALConfig.from_dict(info["config"])
@@ -489,13 +538,17 @@ class ALRun:
                 self.labels[idx] = torch.as_tensor(sel["labels"], dtype=torch.long)
                 self.labeled_mask[idx] = True
 
-            if not self.strategy.replay_on_resume:
+            snapshot = store.get_strategy_state(run_id, upto_round=last) if self._stores_state else None
+            if not self.strategy.replay_on_resume and (snapshot is not None or not self._stores_state):
+                if snapshot is not None:
+                    self.strategy.load_state_dict(unpack_strategy_state(snapshot[1], config.strategy))
+                    self._stored_state = snapshot[1]
                 for _r, sel in stored[: last + 1]:
                     label_round(sel)
             else:
-                # The strategy keeps state between its query and the next training (CEAL's
-                # pseudo-labels), so every round's model depends on the previous query: replay the
-                # whole run from round 0 (training and queries, no oracle) and check each selection.
+                # The strategy's state depends on earlier queries and is not in the store: every
+                # round's model and query may depend on it, so replay the whole run from round 0
+                # (training and queries, no oracle) and check each selection.
                 label_round(stored[0][1])
                 for r in range(1, last + 1):
                     self._train(r - 1, Timer(self.device))
@@ -513,6 +566,49 @@ class ALRun:
                                                 row.get("extras") or {}))
         store.set_status(run_id, "running")
         return self
+
+
+def pack_strategy_state(state: Mapping[str, Any], strategy: str = "strategy") -> bytes:
+    """``torch.save`` bytes of a :meth:`~alkit.strategies.Strategy.state_dict` (what the run store keeps).
+
+    Raises ``TypeError`` naming the attribute when a value is not a tensor, number, string, None or
+    a list / tuple / dict of them (what :func:`unpack_strategy_state` can read back safely).
+    """
+
+    def check(v: Any, where: str) -> None:
+        if v is None or isinstance(v, (bool, int, float, str, torch.Tensor)):
+            return
+        if isinstance(v, (list, tuple)):
+            for i, x in enumerate(v):
+                check(x, f"{where}[{i}]")
+            return
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, (str, int)):
+                    raise TypeError(f"{strategy} state {where} has a key of type {type(k).__name__}; use str or int")
+                check(x, f"{where}[{k!r}]")
+            return
+        raise TypeError(f"{strategy} state {where} is a {type(v).__name__}; stored state holds only tensors, "
+                        "numbers, strings, None and lists/tuples/dicts of them")
+
+    state = dict(state)
+    for k, v in state.items():
+        check(v, k)
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return buf.getvalue()
+
+
+def unpack_strategy_state(data: bytes, strategy: str = "strategy") -> dict[str, Any]:
+    """Read :func:`pack_strategy_state` bytes back; tensors land on the CPU (``weights_only``: no code runs)."""
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise RuntimeError(f"the stored {strategy} state cannot be read ({type(exc).__name__}: {exc}); "
+                           "was the run written by another alkit or torch version?") from exc
+    if not isinstance(state, dict):
+        raise RuntimeError(f"the stored {strategy} state is a {type(state).__name__}, not a dict")
+    return state
 
 
 def run_active_learning(config: ALConfig, *, store: Any = None, dataset: ALDataset | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -18,7 +19,10 @@ import torch
 from alkit.strategies._select import check_budget, top_k
 from alkit.strategies._view import NEEDS, PoolView
 
-__all__ = ["Strategy", "ScoreStrategy", "Selection", "TrainingHook"]
+__all__ = ["RESUME_MODES", "Strategy", "ScoreStrategy", "Selection", "TrainingHook"]
+
+#: How an attribute of :attr:`Strategy.resume_state` survives ``ALRun.resume``.
+RESUME_MODES = ("store", "rebuilt", "replay")
 
 
 @dataclass
@@ -89,9 +93,52 @@ class Strategy:
     mc_samples: int = 0
     #: Whether ``alkit demo`` runs this strategy (cheap enough for digits on a CPU).
     in_demo: ClassVar[bool] = True
-    #: True when state made by ``query`` feeds the next training (e.g. CEAL's pseudo-labels):
-    #: ``ALRun.resume`` then replays the run from round 0 instead of retraining only the last round.
-    replay_on_resume: ClassVar[bool] = False
+    #: Every instance attribute that is not a hyperparameter and outlives one call (state that crosses
+    #: rounds), mapped to how :meth:`alkit.loop.ALRun.resume` gets it back; the one place where a
+    #: strategy declares its state (``tests/test_resume_registry.py`` checks the declaration of every
+    #: registered strategy against what its queries and fits leave on the instance):
+    #:
+    #: * ``"store"``: persisted with every committed round (:meth:`state_dict`, taken after the round's
+    #:   query and before its training) and loaded into the fresh instance of a resumed run;
+    #: * ``"rebuilt"``: recomputed identically without the store, by the training hook when resume
+    #:   retrains the last complete round (a critic, a loss module, ensemble members) or on demand as a
+    #:   pure function of the whole pool and the hyperparameters (ASAL's GAN cache);
+    #: * ``"replay"``: resume replays the run from round 0 (every training and query, no oracle) and
+    #:   checks that each replayed selection equals the stored one.
+    resume_state: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        bad = {a: how for a, how in cls.resume_state.items() if how not in RESUME_MODES}
+        if bad:
+            raise ValueError(f"{cls.__qualname__}.resume_state: unknown modes {bad}; valid: {', '.join(RESUME_MODES)}")
+
+    # --- state across rounds (see ``resume_state``) ----------------------------------------
+    @property
+    def replay_on_resume(self) -> bool:
+        """Whether ``ALRun.resume`` must replay the run from round 0 (a ``"replay"`` attribute is declared)."""
+        return "replay" in self.resume_state.values()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The ``"store"`` attributes that are set on this instance (not copied; empty when none).
+
+        Values must be what ``torch.load(..., weights_only=True)`` reads back: tensors, numbers,
+        strings, None and lists / tuples / dicts of them. The loop saves a snapshot with every
+        committed round; tensors come back on the CPU, so a strategy moves them to ``view.device`` on use.
+        """
+        return {a: self.__dict__[a] for a, how in self.resume_state.items() if how == "store" and a in self.__dict__}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`state_dict` snapshot; a declared attribute missing from it goes back to its class default."""
+        stored = [a for a, how in self.resume_state.items() if how == "store"]
+        unknown = sorted(set(state) - set(stored))
+        if unknown:
+            raise ValueError(f"strategy {self.name!r} has no stored state {unknown}; its stored attributes: {stored}")
+        for a in stored:
+            if a in state:
+                self.__dict__[a] = state[a]
+            else:
+                self.__dict__.pop(a, None)
 
     # --- introspection -----------------------------------------------------------------
     @classmethod
@@ -121,14 +168,14 @@ class Strategy:
 
     # --- the contract --------------------------------------------------------------------
     def query(self, view: PoolView, budget: int, generator: torch.Generator | None = None) -> Selection:
-        """Pick ``min(budget, N_U)`` distinct unlabeled pool indices.
+        """Pick ``budget`` distinct unlabeled pool indices.
 
         Parameters
         ----------
         view : PoolView
-            Tensors about the pool, holding at least :meth:`required`.
+            Tensors about the pool, holding at least :meth:`required` (validated when it was built).
         budget : int
-            Number of items to query (``b``), ``>= 0``.
+            Number of items to query (``b``), ``1 <= budget <= N_U``; anything else is a ``ValueError``.
         generator : torch.Generator, optional
             Drives every random step; same seed, same indices. Must live on ``view.device``.
         """
@@ -136,9 +183,6 @@ class Strategy:
         missing = [n for n in self.required() if not view.has(n)]
         if missing:
             raise ValueError(f"strategy {self.name!r} needs {sorted(missing)} in the pool view")
-        if k == 0:
-            empty = torch.empty(0, dtype=torch.long, device=view.device)
-            return Selection(indices=empty, scores=None)
         return self._select(view, k, generator)
 
     def _select(self, view: PoolView, k: int, generator: torch.Generator | None) -> Selection:

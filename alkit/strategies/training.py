@@ -7,10 +7,10 @@ strategy share state: what the query of round ``r`` records (CEAL's pseudo-label
 the fit of round ``r`` uses, and what the fit of round ``r`` trains (LPL's loss module, the
 ensemble's members) is what the query of round ``r + 1`` scores with.
 
-⚠ Resume: :meth:`alkit.loop.ALRun.resume` retrains the last complete round with a fresh
-strategy instance and no query, so CEAL retrains that round without its pseudo-labels and
-restarts its round counter at 1 (see :class:`CEAL`). LPL and the ensemble retrain
-everything inside ``fit`` from the round seed and resume exactly.
+Resume: :meth:`alkit.loop.ALRun.resume` retrains the last complete round with a fresh strategy
+instance. CEAL's pseudo-labels are stored with each round (its ``resume_state``), so that
+retraining uses the same ones; LPL and the ensemble retrain everything inside ``fit`` from the
+round seed. All three resume exactly.
 """
 
 from __future__ import annotations
@@ -177,8 +177,8 @@ class CEAL(ScoreStrategy):
     The round index :math:`t` is derived from the view, not from a call counter: the first query
     on an instance remembers ``(n_labeled, b)`` and round ``t = 1 + (n_labeled - n_first) // b``
     after it, so re-querying the same view is idempotent. Inside a run the loop sets
-    ``view.round`` and that is used instead; a resumed run replays the last round's query, so the
-    pseudo-labels of the resumed round are rebuilt exactly. ``Selection.extras`` holds ``ceal_round`` and
+    ``view.round`` and that is used instead; the pseudo-labels are stored with the round, so a
+    resumed run retrains its last complete round on exactly the same ones. ``Selection.extras`` holds ``ceal_round`` and
     ``ceal_delta``; the round's extras hold ``ceal_pseudo_labels`` (how many; their accuracy is
     unknown to the strategy).
 
@@ -189,7 +189,9 @@ class CEAL(ScoreStrategy):
     """
 
     needs = frozenset({"probs"})
-    replay_on_resume = True
+    #: The pseudo-labels of a query feed that round's training: stored with the round, so resume
+    #: retrains the last complete round on exactly the same pseudo-labels.
+    resume_state = {"_pending": "store", "_first": "store"}
 
     def __init__(self, delta0: float | None = None, decay: float | None = None, schedule: str = "deepal",
                  pseudo_weight: float = 1.0, tie_break: str = "index") -> None:
@@ -491,6 +493,7 @@ class LearningLoss(Strategy):
     _module: LossPredictionModule | None = None
     _backbone: nn.Module | None = None
     _taps: list[int] | None = None
+    resume_state = {"_module": "rebuilt", "_backbone": "rebuilt", "_taps": "rebuilt"}  # made by every fit
 
     def training_hook(self) -> TrainingHook:
         return _LPLHook(self)
@@ -631,6 +634,7 @@ class EnsembleVarRatio(ScoreStrategy):
         self.tie_break = tie_break
 
     _members: list[nn.Module] | None = None
+    resume_state = {"_members": "rebuilt"}  # trained by every round's fit
 
     def _check_k(self) -> int:
         if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:

@@ -481,9 +481,11 @@ class WAAL(ScoreStrategy):
         self.critic_hidden = critic_hidden
         self.query_size = query_size
 
-    # state shared with the hook (not hyperparameters)
+    # state shared with the hook (not hyperparameters): the critic is retrained by every round's fit;
+    # the last query size (bias="theory" without query_size) is stored with the round for resume
     _critic: WAALCritic | None = None
     _last_query: int = 0
+    resume_state = {"_critic": "rebuilt", "_last_query": "store"}
 
     def _check(self) -> None:
         if self.uncertainty not in _UNCERTAINTY:
