@@ -1,8 +1,10 @@
-"""The ``alkit`` command line: run, compare, demo, resume, list, show, dashboard, datasets, strategies.
+"""The ``alkit`` command line: run, compare, demo, resume, list, show, bench, reproduce, dashboard, datasets,
+strategies.
 
 Options are generated from the typed config dataclasses (:class:`~alkit.loop.ALConfig`,
-:class:`~alkit.learner.TrainConfig`), so ``--help`` always matches the code. Bad input
-exits with status 2 and a one-line reason.
+:class:`~alkit.learner.TrainConfig`), so ``--help`` always matches the code. The global options
+(``--workspace``) are accepted before the command and after it (``alkit --workspace W list`` and
+``alkit list --workspace W`` are the same). Bad input exits with status 2 and a one-line reason.
 """
 
 from __future__ import annotations
@@ -143,6 +145,11 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 # ----------------------------------------------------------------------------- commands
+def resume_hint(run_id: str) -> str:
+    """The command that continues an interrupted run."""
+    return f"alkit resume {run_id}"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import torch
 
@@ -153,8 +160,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     config = _config_from_args(args)
     t0 = time.perf_counter()
+
+    def announce(ev: Any) -> None:
+        if ev.kind == "run_start":  # the id is known once the store has the run; say it before the first round
+            print(f"run id: {ev.run_id}  (if it is interrupted: {resume_hint(str(ev.run_id))})", flush=True)
+
     with RunStore(args.workspace) as store:
-        run = ALRun(config, store=store)
+        run = ALRun(config, store=store, callbacks=[announce])
         print(f"run {run.config.strategy} on {run.dataset!r}, seed {run.config.seed}, device {run.device}", flush=True)
         run.run(progress=not args.quiet)
         print(f"\nrun id: {run.run_id}  (store: {store.path})")
@@ -223,7 +235,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from alkit.store import RunStore
 
     with RunStore(args.workspace) as store:
-        run = ALRun.resume(store, args.run_id)
+        info = store.get_run(args.run_id)
+        rid = info["run_id"]
+        if info["status"] == "running":
+            owner = info.get("owner") or {}
+            where = f" (pid {owner['pid']} on {owner['host']}, last heartbeat {owner['heartbeat_at']})" if owner else ""
+            raise RuntimeError(f"run {rid} is still running{where}; resuming it would make two processes write "
+                               "its rounds: stop it first, or wait until `alkit list` shows it interrupted")
+        if info["status"] == "finished":
+            print(f"run {rid} is finished ({store.last_complete_round(rid) + 1} rounds); nothing to resume")
+            return 0
+        run = ALRun.resume(store, rid)
         print(f"resuming {run.run_id} after round {run.round}", flush=True)
         run.run(progress=not args.quiet)
         print(f"finished {run.run_id}: {len(run.history)} rounds, final accuracy {run.history[-1].accuracy:.4f}")
@@ -246,6 +268,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         acc = r.get("last_accuracy")
         print(f"{r['run_id']:<26} {r['strategy']:<14} {r['dataset']:<14} {r['seed']:>4} {r['status']:<11} "
               f"{r['n_rounds']:>6} {r.get('last_n_labeled') or 0:>7} {acc if acc is None else f'{acc:.4f}':>7}")
+    stopped = [r["run_id"] for r in runs if r["status"] == "interrupted"]
+    if stopped:
+        print(f"\n{len(stopped)} interrupted run(s); continue one from its last complete round with:")
+        for rid in stopped:
+            print(f"  {resume_hint(rid)}")
     return 0
 
 
@@ -259,8 +286,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     run = data["run"]
     print(f"run {run['run_id']}: {run['strategy']} on {run['dataset']}, seed {run['seed']}, status {run['status']}")
+    owner = run.get("owner")
+    if owner:
+        print(f"  process: pid {owner['pid']} on {owner['host']}, started {owner['started_at']}, "
+              f"last heartbeat {owner['heartbeat_at']}")
+    if run.get("message"):
+        print(f"  message: {run['message']}")
     for r in data["rounds"]:
         print(f"  round {r['round']:>3}: {r['n_labeled']:>6} labeled, accuracy {r['metrics'].get('accuracy', float('nan')):.4f}")
+    if run["status"] == "interrupted":
+        print(f"interrupted: continue it from round {len(data['rounds'])} with `{resume_hint(run['run_id'])}`")
     return 0
 
 
@@ -355,20 +390,40 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="alkit", description="alkit — an interactive teaching kit for deep active learning.")
-    p.add_argument("--workspace", default=None,
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2) that point at ``--help`` instead of a long usage."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (`{self.prog} --help` lists the options)\n")
+
+
+def _add_global_options(p: argparse.ArgumentParser, *, default: Any) -> None:
+    """The options every command takes, before or after its name (``default``: None on the top level,
+    ``argparse.SUPPRESS`` on the commands, so a value given before the command is not overwritten)."""
+    p.add_argument("--workspace", default=default,
                    help="workspace folder holding the run store (default: $ALKIT_WORKSPACE or ./alkit-workspace)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="alkit", description="alkit — an interactive teaching kit for deep active learning.",
+                epilog="Global options (--workspace) may also follow the command: `alkit run --workspace W ...`. "
+                       "`alkit COMMAND --help` lists a command's options.")
+    _add_global_options(p, default=None)
+    common = _Parser(add_help=False)
+    _add_global_options(common, default=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    r = sub.add_parser("run", help="run one active-learning experiment")
+    def command(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)
+
+    r = command("run", help="run one active-learning experiment")
     _add_run_options(r)
     r.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
 
-    c = sub.add_parser("compare", help="compare strategies over seeds; prints AUBC and writes an HTML report")
+    c = command("compare", help="compare strategies over seeds; prints AUBC and writes an HTML report")
     c.add_argument("--strategies", required=True, help="comma-separated strategy names")
     c.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (default 0,1,2)")
     c.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU cores)")
@@ -376,28 +431,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(c, with_strategy=False)
     c.set_defaults(func=cmd_compare)
 
-    d = sub.add_parser("demo", help="every cheap strategy on the embedded digits data, 3 seeds, with a report")
+    d = command("demo", help="every cheap strategy on the embedded digits data, 3 seeds, with a report")
     d.add_argument("--seeds", default="0,1,2")
     d.add_argument("--workers", type=int, default=None)
     d.add_argument("--quiet", action="store_true")
     _add_run_options(d, with_strategy=False)
     d.set_defaults(func=cmd_demo)
 
-    rs = sub.add_parser("resume", help="continue an interrupted run from its last complete round")
-    rs.add_argument("run_id")
+    rs = command("resume", help="continue an interrupted run from its last complete round")
+    rs.add_argument("run_id", help="run id or a unique prefix (`alkit list` shows the interrupted ones)")
     rs.add_argument("--quiet", action="store_true")
     rs.set_defaults(func=cmd_resume)
 
-    ls = sub.add_parser("list", help="list the runs in the store")
+    ls = command("list", help="list the runs in the store")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_list)
 
-    sh = sub.add_parser("show", help="one run: config, per-round metrics, selected indices")
-    sh.add_argument("run_id")
+    sh = command("show", help="one run: config, per-round metrics, selected indices")
+    sh.add_argument("run_id", help="run id or a unique prefix (`alkit list` shows them)")
     sh.add_argument("--json", action="store_true")
     sh.set_defaults(func=cmd_show)
 
-    b = sub.add_parser("bench", help="time selection on a seeded synthetic pool, or inference passes")
+    b = command("bench", help="time selection on a seeded synthetic pool, or inference passes")
     b.add_argument("what", choices=["select", "inference"])
     b.add_argument("--strategy", help="strategy to time (select)")
     b.add_argument("--strategy-param", action="append", metavar="KEY=VALUE")
@@ -415,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=cmd_bench)
 
-    rp = sub.add_parser("reproduce", help="a paper's protocol, printed beside the paper's numbers")
+    rp = command("reproduce", help="a paper's protocol, printed beside the paper's numbers")
     rp.add_argument("experiment", choices=["waal-fmnist"], help="waal-fmnist: WAAL's Fashion-MNIST table (App. G.4)")
     rp.add_argument("--strategy", default="waal", help="waal (default), or random / any strategy for the baseline row")
     rp.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
@@ -426,20 +481,34 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--quiet", action="store_true")
     rp.set_defaults(func=cmd_reproduce)
 
-    db = sub.add_parser("dashboard", help="open the Streamlit dashboard (binds 127.0.0.1 unless --host says otherwise)")
+    db = command("dashboard", help="open the Streamlit dashboard (binds 127.0.0.1 unless --host says otherwise)")
     db.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     db.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    db.add_argument("--workspace", default=argparse.SUPPRESS, help="workspace folder holding the run store")
     db.set_defaults(func=cmd_dashboard)
 
-    sub.add_parser("datasets", help="list dataset names").set_defaults(func=cmd_datasets)
-    sub.add_parser("strategies", help="list strategy names").set_defaults(func=cmd_strategies)
+    command("datasets", help="list dataset names").set_defaults(func=cmd_datasets)
+    command("strategies", help="list strategy names").set_defaults(func=cmd_strategies)
+    p.set_defaults(_commands=dict(sub.choices))
     return p
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> argparse.Namespace:
+    """``parser.parse_args`` whose unknown-option error names the command's own ``--help`` and the closest option."""
+    import difflib
+
+    args, extra = parser.parse_known_args(argv)
+    commands = vars(args).pop("_commands", {})
+    if extra:
+        sub = commands.get(args.command, parser)
+        known = [o for a in sub._actions for o in a.option_strings]
+        guess = difflib.get_close_matches(extra[0].split("=", 1)[0], known, n=1)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}" + (f"; did you mean {guess[0]}?" if guess else ""))
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     try:
         import alkit  # noqa: F401  (registers datasets, models, strategies)
 

@@ -15,6 +15,25 @@ Tables (plain enough for the ``sqlite3`` command-line shell):
     one row per selected pool index: (run, round, position, pool_index, score, label).
 ``embeddings``
     optional float16 embedding matrix per (run, round) with the pool indices of its rows.
+``strategy_state``
+    the strategy's cross-round state (``Strategy.state_dict``) per (run, round) where it changed, for
+    ``ALRun.resume``; absent from stores written before it existed.
+``run_owners``
+    the process that runs each run: pid, host, start token and heartbeat (see *Liveness* below).
+
+Liveness
+--------
+A run killed with ``kill -9`` (or by a power cut) never writes its final status, so the stored
+status stays ``running``. The store therefore records the owner of a run (pid, host name and,
+on Linux, a start token made of the boot id, the pid namespace and the process start time from
+``/proc/<pid>/stat``, which survives pid reuse) whenever a run is created, set to ``running``
+(:meth:`RunStore.set_status`, which ``ALRun.resume`` calls) or logs a round, and a heartbeat:
+every logged round and, while the owning :class:`RunStore` is open, a background timer every
+:data:`HEARTBEAT_SECONDS`. Readers derive the status they report (nothing is written back): a
+stored ``running`` run is reported ``interrupted`` when its owner process is gone from this
+machine, or, when the owner cannot be checked directly (another host or container, Windows),
+when its heartbeat is older than :data:`STALE_SECONDS`. Runs written by an older alkit (no
+owner row) are judged by their last update time against the same threshold.
 """
 
 from __future__ import annotations
@@ -27,6 +46,7 @@ import os
 import pathlib
 import platform
 import secrets
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -43,6 +63,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "STORE_FILENAME",
     "STATUSES",
+    "HEARTBEAT_SECONDS",
+    "STALE_SECONDS",
     "StoreError",
     "resolve_workspace",
     "RunStore",
@@ -53,6 +75,23 @@ STORE_FILENAME = "alkit.sqlite"
 DEFAULT_WORKSPACE = "alkit-workspace"
 WORKSPACE_ENV = "ALKIT_WORKSPACE"
 STATUSES = ("running", "finished", "failed", "interrupted")
+#: Seconds between two heartbeats of a run's owner process (background timer; rounds beat too).
+HEARTBEAT_SECONDS = 30.0
+#: A ``running`` run whose owner cannot be checked directly is ``interrupted`` after this many
+#: seconds without a heartbeat (ten missed beats).
+STALE_SECONDS = 300.0
+
+#: A snapshot of the strategy's cross-round state (``Strategy.state_dict``, ``torch.save`` bytes) stored
+#: with a round when it differs from the previous snapshot. Created on the first write of a snapshot,
+#: so stores written before it existed stay valid: their runs simply have no snapshots.
+_STRATEGY_STATE_TABLE = """
+CREATE TABLE IF NOT EXISTS strategy_state (
+    run_id     TEXT NOT NULL,
+    round      INTEGER NOT NULL,
+    data       BLOB NOT NULL,
+    PRIMARY KEY (run_id, round),
+    FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round) ON DELETE CASCADE
+)"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -102,14 +141,24 @@ CREATE TABLE IF NOT EXISTS embeddings (
     PRIMARY KEY (run_id, round),
     FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round) ON DELETE CASCADE
 );
-"""
-_TABLES = ("runs", "rounds", "selections", "embeddings")
+""" + _STRATEGY_STATE_TABLE + ";\n"
+_TABLES = ("runs", "rounds", "selections", "embeddings", "strategy_state", "run_owners")
 _RUN_COLUMNS = (
     "run_id", "name", "strategy", "dataset", "seed", "config", "versions",
     "git_rev", "status", "message", "created_at", "updated_at",
 )  # fmt: skip
 _LIST_COLUMNS = ("run_id", "name", "strategy", "dataset", "seed", "status", "created_at", "updated_at", "n_rounds")
 _F16_MAX = float(np.finfo(np.float16).max)
+# Created on the first claim of a run (older stores gain it then; readers cope without it).
+_OWNERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS run_owners (
+    run_id       TEXT PRIMARY KEY REFERENCES runs (run_id) ON DELETE CASCADE,
+    pid          INTEGER NOT NULL,
+    host         TEXT NOT NULL,
+    start_token  TEXT,
+    started_at   TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+)"""
 
 
 class StoreError(RuntimeError):
@@ -280,6 +329,154 @@ def _git_revision(cwd: str | os.PathLike | None = None) -> str | None:
     return rev
 
 
+# ----------------------------------------------------------------------------- run liveness
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """``(state, start time in clock ticks since boot)`` of a Linux process, None when there is none."""
+    text = _read_text(f"/proc/{int(pid)}/stat")
+    if not text or ")" not in text:
+        return None
+    fields = text[text.rfind(")") + 2 :].split()  # the command name may hold spaces and parentheses
+    return (fields[0], fields[19]) if len(fields) > 19 else None
+
+
+def _pid_namespace() -> str | None:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+def _process_token(pid: int) -> str | None:
+    """``boot id|pid namespace|start ticks`` of a process on Linux (survives pid reuse and reboots), else None."""
+    stat = _proc_stat(pid)
+    boot = _read_text("/proc/sys/kernel/random/boot_id")
+    if stat is None or boot is None:
+        return None
+    return f"{boot}|{_pid_namespace()}|{stat[1]}"
+
+
+_TOKEN: dict[int, str | None] = {}
+
+
+def _own_token() -> str | None:
+    """This process's start token (computed once per process)."""
+    pid = os.getpid()
+    if pid not in _TOKEN:
+        _TOKEN[pid] = _process_token(pid)
+    return _TOKEN[pid]
+
+
+def _parse_iso(stamp: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(stamp) if stamp else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _owner_alive(owner: Mapping[str, Any], *, now: datetime, stale_seconds: float) -> bool:
+    """Whether the process recorded in a ``run_owners`` row still runs (see *Liveness* in the module docstring)."""
+    pid, token = int(owner["pid"]), owner.get("start_token")
+    if owner.get("host") == socket.gethostname():
+        parts = token.split("|") if isinstance(token, str) else []
+        if len(parts) == 3:
+            boot, ns, start = parts
+            if boot != _read_text("/proc/sys/kernel/random/boot_id"):
+                return False  # the machine rebooted since: the owner is gone
+            if ns == str(_pid_namespace()):
+                stat = _proc_stat(pid)
+                if stat is not None:
+                    return stat[0] not in ("Z", "X") and stat[1] == start  # zombie or reused pid: gone
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return False
+                except PermissionError:
+                    pass  # another user's process hidden from /proc: judge by the heartbeat
+                else:
+                    return True
+        elif token is None and os.name == "posix" and not sys.platform.startswith("linux"):
+            try:  # macOS / BSD: the pid alone (no start time without /proc)
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            return True
+    beat = _parse_iso(owner.get("heartbeat_at"))
+    return beat is not None and (now - beat).total_seconds() <= stale_seconds
+
+
+class _Heartbeat:
+    """A daemon thread that refreshes ``run_owners.heartbeat_at`` of the runs this process owns.
+
+    It uses its own SQLite connection, so it never holds the store's lock (safe around ``fork``).
+    """
+
+    def __init__(self, uri: str, timeout: float) -> None:
+        self.uri, self.timeout = uri, timeout
+        self.every = HEARTBEAT_SECONDS
+        self._runs: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def add(self, run_id: str) -> None:
+        if self._pid != os.getpid():  # a forked child: the parent's thread did not come along
+            self.__init__(self.uri, self.timeout)  # type: ignore[misc]
+        with self._lock:
+            self._runs.add(run_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._main, name="alkit-store-heartbeat", daemon=True)
+                self._thread.start()
+
+    def discard(self, run_id: str) -> None:
+        with self._lock:
+            self._runs.discard(run_id)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._runs.clear()
+            thread, self._thread = self._thread, None
+        self._stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=self.timeout + 1.0)
+
+    def _main(self) -> None:
+        conn = None
+        host, pid = socket.gethostname(), os.getpid()
+        try:
+            while not self._stop.wait(self.every):
+                with self._lock:
+                    runs = sorted(self._runs)
+                if not runs:
+                    continue
+                try:
+                    if conn is None:
+                        conn = sqlite3.connect(self.uri, uri=True, timeout=self.timeout, isolation_level=None)
+                    conn.execute(
+                        f"UPDATE run_owners SET heartbeat_at = ? WHERE pid = ? AND host = ?"
+                        f" AND run_id IN ({', '.join('?' * len(runs))})",
+                        (_iso(_now()), pid, host, *runs),
+                    )
+                except sqlite3.Error:
+                    pass  # a busy or vanished store: the next beat tries again
+        finally:
+            if conn is not None:
+                conn.close()
+
+
 # ----------------------------------------------------------------------------- the store
 
 
@@ -297,10 +494,18 @@ class RunStore:
         Seconds to wait for a lock held by another process before raising
         :class:`StoreError`.
 
+    Attributes
+    ----------
+    stale_seconds : float
+        Heartbeat age after which a ``running`` run whose owner cannot be checked directly is
+        reported ``interrupted`` (default :data:`STALE_SECONDS`).
+
     Notes
     -----
     The folder and file are created on the first write, not on construction.
     One instance may be shared between threads (calls are serialised).
+    A writer that creates, resumes (``set_status(..., "running")``) or logs a run owns it: a
+    background thread beats its heartbeat until the status changes or the store is closed.
     """
 
     def __init__(
@@ -317,6 +522,9 @@ class RunStore:
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
         self._closed = False
+        self.stale_seconds = STALE_SECONDS
+        self._heartbeat = _Heartbeat(f"{self.path.as_uri()}?mode=rw", self.timeout)
+        self._owners_table = False
         if self.path.exists():
             self._connect(create=False)
 
@@ -333,7 +541,8 @@ class RunStore:
         self.close()
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connection (idempotent); stops the heartbeat of the runs this store owns."""
+        self._heartbeat.stop()
         with self._lock:
             self._closed = True
             if self._conn is not None:
@@ -504,6 +713,52 @@ class RunStore:
         names = ", ".join(r[0] for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
         raise StoreError(f"run id prefix {run_id!r} is ambiguous in {self.path}; it matches: {names}")
 
+    # -- run owners (liveness) ------------------------------------------------------------
+
+    def _has_owners(self, conn: sqlite3.Connection) -> bool:
+        if not self._owners_table:
+            self._owners_table = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_owners'"
+            ).fetchone() is not None
+        return self._owners_table
+
+    def _claim(self, conn: sqlite3.Connection, rid: str, stamp: str) -> None:
+        """Record this process as the owner of run ``rid`` and beat its heartbeat (inside a write transaction)."""
+        conn.execute(_OWNERS_SCHEMA)
+        self._owners_table = True
+        pid = os.getpid()
+        conn.execute(
+            "INSERT INTO run_owners (run_id, pid, host, start_token, started_at, heartbeat_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET"
+            " started_at = CASE WHEN pid = excluded.pid AND host = excluded.host"
+            " AND start_token IS excluded.start_token THEN started_at ELSE excluded.started_at END,"
+            " pid = excluded.pid, host = excluded.host, start_token = excluded.start_token,"
+            " heartbeat_at = excluded.heartbeat_at",
+            (rid, pid, socket.gethostname(), _own_token(), stamp, stamp),
+        )
+
+    def _derive(self, status: str, owner: dict | None, updated_at: str | None, now: datetime) -> str:
+        """The status to report: a stored ``running`` whose owner is gone reads ``interrupted``."""
+        if status != "running":
+            return status
+        if owner is None:  # written by an alkit without liveness: judge by the last update
+            seen = _parse_iso(updated_at)
+            alive = seen is not None and (now - seen).total_seconds() <= self.stale_seconds
+        else:
+            alive = _owner_alive(owner, now=now, stale_seconds=self.stale_seconds)
+        return "running" if alive else "interrupted"
+
+    def _owners(self, conn: sqlite3.Connection, rids: Sequence[str] | None = None) -> dict[str, dict]:
+        if not self._has_owners(conn):
+            return {}
+        sql = "SELECT run_id, pid, host, start_token, started_at, heartbeat_at FROM run_owners"
+        params: tuple = ()
+        if rids is not None:
+            sql += f" WHERE run_id IN ({', '.join('?' * len(rids))})"
+            params = tuple(rids)
+        cols = ("pid", "host", "start_token", "started_at", "heartbeat_at")
+        return {row[0]: dict(zip(cols, row[1:])) for row in conn.execute(sql, params)}
+
     # -- writing ----------------------------------------------------------------------------
 
     def create_run(
@@ -557,6 +812,8 @@ class RunStore:
                 " status, message, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', NULL, ?, ?)",
                 (run_id, name, strategy, dataset, seed, config_json, versions, git_rev, stamp, stamp),
             )
+            self._claim(conn, run_id, stamp)
+        self._heartbeat.add(run_id)
         return run_id
 
     def log_round(
@@ -573,6 +830,7 @@ class RunStore:
         extras: dict | None = None,
         embeddings: np.ndarray | None = None,
         embedding_index: Sequence[int] | None = None,
+        strategy_state: bytes | None = None,
     ) -> None:
         """Store one complete round atomically.
 
@@ -598,6 +856,9 @@ class RunStore:
             Stored as float16 (values clipped to the float16 range).
         embedding_index : sequence of int, shape (M,), optional
             Pool index of each embedding row; defaults to ``0..M-1``.
+        strategy_state : bytes, optional
+            An opaque snapshot of the strategy's cross-round state (the loop's ``torch.save`` of
+            ``Strategy.state_dict()``), read back by :meth:`get_strategy_state`.
 
         Raises
         ------
@@ -629,6 +890,8 @@ class RunStore:
             emb_row = self._pack_embeddings(embeddings, embedding_index)
         elif embedding_index is not None:
             raise StoreError("embedding_index was given without embeddings")
+        if strategy_state is not None and not isinstance(strategy_state, (bytes, bytearray, memoryview)):
+            raise StoreError(f"strategy_state must be bytes, got {type(strategy_state).__name__}")
 
         with self._write(f"logging round {round_idx}") as conn:
             rid = self._resolve(conn, run_id)
@@ -651,7 +914,16 @@ class RunStore:
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (rid, round_idx, *emb_row),
                 )
+            if strategy_state is not None:
+                conn.execute(_STRATEGY_STATE_TABLE)  # stores written before the table existed lack it
+                conn.execute("INSERT INTO strategy_state (run_id, round, data) VALUES (?, ?, ?)",
+                             (rid, round_idx, bytes(strategy_state)))
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (stamp, rid))
+            running = conn.execute("SELECT status FROM runs WHERE run_id = ?", (rid,)).fetchone()[0] == "running"
+            if running:  # the process that writes the rounds owns the run; every round is a heartbeat
+                self._claim(conn, rid, stamp)
+        if running:
+            self._heartbeat.add(rid)
 
     def _insert_selections(
         self, conn: sqlite3.Connection, run_id: str, round_idx: int, sel: list, sc: list, lab: list
@@ -680,24 +952,40 @@ class RunStore:
         return int(emb.shape[0]), int(emb.shape[1]), "float16", idx.tobytes(), np.ascontiguousarray(emb16).tobytes()
 
     def set_status(self, run_id: str, status: str, *, message: str | None = None) -> None:
-        """Set a run's status (``running``, ``finished``, ``failed``, ``interrupted``) and message (None clears it)."""
+        """Set a run's status (``running``, ``finished``, ``failed``, ``interrupted``) and message (None clears it).
+
+        ``running`` also makes this process the run's owner (see *Liveness* in the module docstring);
+        any other status ends this store's heartbeat for the run.
+        """
         if status not in STATUSES:
             raise StoreError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
         if message is not None and not isinstance(message, str):
             message = str(message)
         with self._write("setting a run status") as conn:
             rid = self._resolve(conn, run_id)
+            stamp = _iso(_now())
             conn.execute(
                 "UPDATE runs SET status = ?, message = ?, updated_at = ? WHERE run_id = ?",
-                (status, message, _iso(_now()), rid),
+                (status, message, stamp, rid),
             )
+            if status == "running":
+                self._claim(conn, rid, stamp)
+        if status == "running":
+            self._heartbeat.add(rid)
+        else:
+            self._heartbeat.discard(rid)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run with all its rounds, selections and embeddings."""
         with self._write("deleting a run") as conn:
             rid = self._resolve(conn, run_id)
+            if self._has_table(conn, "strategy_state"):
+                conn.execute("DELETE FROM strategy_state WHERE run_id = ?", (rid,))
+            if self._has_owners(conn):
+                conn.execute("DELETE FROM run_owners WHERE run_id = ?", (rid,))
             for table in ("embeddings", "selections", "rounds", "runs"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (rid,))
+        self._heartbeat.discard(rid)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -730,14 +1018,17 @@ class RunStore:
         list of dict
             Keys ``run_id, name, strategy, dataset, seed, status, created_at, updated_at,
             n_rounds, last_n_labeled, last_accuracy`` (the last two None without rounds).
+            ``status`` is the derived one (a dead ``running`` run reads ``interrupted``), and the
+            ``status`` filter applies to it.
         """
         where, params = [], []
-        for col, val in (("status", status), ("strategy", strategy), ("dataset", dataset)):
+        for col, val in (("strategy", strategy), ("dataset", dataset)):
             if val is None:
                 continue
             vals = [val] if isinstance(val, str) else list(val)
             where.append(f"r.{col} IN ({', '.join('?' * len(vals))})")
             params.extend(vals)
+        wanted = None if status is None else ({status} if isinstance(status, str) else set(status))
         sql = (
             "SELECT r.run_id, r.name, r.strategy, r.dataset, r.seed, r.status, r.created_at, r.updated_at,"
             " (SELECT COUNT(*) FROM rounds c WHERE c.run_id = r.run_id) AS n_rounds,"
@@ -751,9 +1042,14 @@ class RunStore:
             if conn is None:
                 return []
             rows = conn.execute(sql, params).fetchall()
+            owners = self._owners(conn) if any(row[5] == "running" for row in rows) else {}
+        now = _now()
         out = []
         for row in rows:
             d = dict(zip(_LIST_COLUMNS, row[:9]))
+            d["status"] = self._derive(d["status"], owners.get(d["run_id"]), d["updated_at"], now)
+            if wanted is not None and d["status"] not in wanted:
+                continue
             d["last_n_labeled"] = row[9]
             acc = json.loads(row[10]).get("accuracy") if row[10] else None
             d["last_accuracy"] = float(acc) if isinstance(acc, (int, float)) and not isinstance(acc, bool) else None
@@ -765,6 +1061,9 @@ class RunStore:
         d = dict(zip(_RUN_COLUMNS, row))
         d["config"] = json.loads(d["config"])
         d["versions"] = json.loads(d["versions"])
+        owner = self._owners(conn, [rid]).get(rid)
+        d["status"] = self._derive(d["status"], owner, d["updated_at"], _now())
+        d["owner"] = None if owner is None else {k: owner[k] for k in ("pid", "host", "started_at", "heartbeat_at")}
         return d
 
     def _get_rounds(self, conn: sqlite3.Connection, rid: str) -> list[dict]:
@@ -802,7 +1101,11 @@ class RunStore:
         return out
 
     def get_run(self, run_id: str) -> dict:
-        """All columns of a run; ``config`` and ``versions`` decoded to dicts."""
+        """All columns of a run; ``config`` and ``versions`` decoded to dicts.
+
+        ``status`` is the derived status (see :meth:`list_runs`); ``owner`` is the last process that
+        ran it (``pid, host, started_at, heartbeat_at``), None for runs stored by an older alkit.
+        """
         with self._read("reading a run") as conn:
             return self._get_run(conn, self._resolve(conn, run_id))
 
@@ -837,6 +1140,31 @@ class RunStore:
                 (rid, upto_round),
             ).fetchall()
         return list(dict.fromkeys(r[0] for r in rows))
+
+    @staticmethod
+    def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+        row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+        return row is not None
+
+    def get_strategy_state(self, run_id: str, upto_round: int | None = None) -> tuple[int, bytes] | None:
+        """The newest strategy-state snapshot stored with a round ``<= upto_round`` (default: any round).
+
+        Returns
+        -------
+        (int, bytes) or None
+            The round it was stored with and its bytes; None when the run has no snapshot up to
+            there (a strategy without stored state, or a run written before snapshots existed).
+        """
+        with self._read("reading the strategy state") as conn:
+            rid = self._resolve(conn, run_id)
+            if not self._has_table(conn, "strategy_state"):
+                return None
+            upto = self._last_round(conn, rid) if upto_round is None else operator.index(upto_round)
+            row = conn.execute(
+                "SELECT round, data FROM strategy_state WHERE run_id = ? AND round <= ? ORDER BY round DESC LIMIT 1",
+                (rid, upto),
+            ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
 
     def get_embeddings(self, run_id: str, round_idx: int) -> tuple[np.ndarray, np.ndarray] | None:
         """``(pool_index int64 [M], embeddings float32 [M, d])`` of a round, or None if none were stored."""

@@ -1,6 +1,14 @@
 """The command line: typed options, identical reruns, JSON output, one-line errors with exit code 2."""
 
 import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
@@ -116,3 +124,123 @@ def test_bench_select_prints_one_json_object(capsys):
     assert json.loads(out2)["indices_sha256"] == res["indices_sha256"]  # seeded pool, same picks
     rc, _, err = run_cli(capsys, "bench", "select", "--strategy", "margin", "--n", "0", "--json")
     assert rc == 2 and "--n must be a positive integer" in err
+
+
+# ------------------------------------------------------------------ one grammar: global options anywhere
+
+REQUIRED = {"resume": ["RUN"], "show": ["RUN"], "bench": ["select"], "reproduce": ["waal-fmnist"],
+            "compare": ["--strategies", "random"]}
+
+
+def commands():
+    return build_parser()._subparsers._group_actions[0].choices
+
+
+def test_global_options_before_and_after_every_command():
+    assert set(REQUIRED) <= set(commands())
+    parser = build_parser()
+    for name in commands():
+        req = REQUIRED.get(name, [])
+        before = parser.parse_args(["--workspace", "W", name, *req])
+        after = parser.parse_args([name, *req, "--workspace", "W"])
+        neither = parser.parse_args([name, *req])
+        assert before.workspace == after.workspace == "W", name
+        assert neither.workspace is None, name  # the default stays $ALKIT_WORKSPACE / ./alkit-workspace
+        assert {k: v for k, v in vars(before).items() if k != "_commands"} == {
+            k: v for k, v in vars(after).items() if k != "_commands"}, name
+        assert "--workspace" in commands()[name].format_help(), name
+
+
+def test_help_names_only_existing_commands():
+    names = set(commands())
+    texts = {"alkit": build_parser().format_help()} | {n: p.format_help() for n, p in commands().items()}
+    for where, text in texts.items():
+        text = " ".join(text.split())
+        for cmd in re.findall(r"\balkit ([a-z][a-z-]*)", text):
+            assert cmd in names, f"`alkit {where} --help` mentions `alkit {cmd}`, which does not exist"
+
+
+def test_unknown_option_is_one_line_that_names_the_command(capsys, tmp_path):
+    for argv, want in ((["run", "--querry", "3", "--workspace", str(tmp_path)], "alkit run: error: unrecognized "
+                        "arguments: --querry 3; did you mean --query?"),
+                       (["compare", "--workspace", str(tmp_path)], "alkit compare: error: the following arguments "
+                        "are required: --strategies"),
+                       (["frobnicate"], "alkit: error: argument COMMAND: invalid choice: 'frobnicate'")):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith(want), lines
+
+
+# ------------------------------------------------------------------ a killed run reads `interrupted`
+
+SLOW_RUN = """
+import sys, time
+import alkit.loop as loop
+
+train = loop.ALRun._train
+
+
+def slow(self, r, timer):
+    if r == 1:  # round 0 is stored; round 1 hangs in training until the test kills the process
+        print("TRAINING ROUND 1", flush=True)
+        time.sleep(600)
+    return train(self, r, timer)
+
+
+loop.ALRun._train = slow
+from alkit.cli import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_killed_run_is_interrupted_with_a_resume_hint_and_resumes(capsys, tmp_path):
+    ws = str(tmp_path / "ws")
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_RUN, "run", "--workspace", ws, "--strategy", "margin", *FAST],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True).start()
+    try:
+        seen = []
+        while not seen or "TRAINING ROUND 1" not in seen[-1]:
+            seen.append(lines.get(timeout=240))
+            assert proc.poll() is None, "".join(seen)
+        rid = next(ln.split()[2] for ln in seen if ln.startswith("run id:"))
+        # alive: `running`, no hint, and resume refuses to start a second writer
+        rc, out, _ = run_cli(capsys, "list", "--workspace", ws)
+        assert rc == 0 and rid in out and "running" in out and "alkit resume" not in out
+        rc, out, _ = run_cli(capsys, "show", rid, "--workspace", ws)
+        assert "status running" in out and f"pid {proc.pid}" in out and "alkit resume" not in out
+        rc, _, err = run_cli(capsys, "resume", rid, "--workspace", ws, "--quiet")
+        assert rc == 2 and "still running" in err and f"pid {proc.pid}" in err
+        proc.send_signal(signal.SIGKILL)
+        if sys.platform.startswith("linux"):  # not yet reaped: a zombie is dead too
+            from alkit.store import _proc_stat
+
+            end = time.monotonic() + 60
+            while (_proc_stat(proc.pid) or ("Z",))[0] != "Z" and time.monotonic() < end:
+                time.sleep(0.01)
+            rc, out, _ = run_cli(capsys, "list", "--json", "--workspace", ws)
+            assert [r["status"] for r in json.loads(out)] == ["interrupted"]
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    rc, out, _ = run_cli(capsys, "list", "--workspace", ws)
+    row = next(ln for ln in out.splitlines() if ln.startswith(rid))
+    assert row.split()[4] == "interrupted" and f"alkit resume {rid}" in out
+    rc, out, _ = run_cli(capsys, "--workspace", ws, "show", rid)
+    assert "status interrupted" in out and f"`alkit resume {rid}`" in out and "round   0" in out
+    run = json.loads(run_cli(capsys, "show", rid, "--json", "--workspace", ws)[1])["run"]
+    assert run["status"] == "interrupted" and run["owner"]["pid"] == proc.pid
+    # the hint works: the run continues from round 1 in this process and finishes
+    rc, out, _ = run_cli(capsys, "resume", rid, "--workspace", ws, "--quiet")
+    assert rc == 0 and "after round 0" in out
+    (row,) = json.loads(run_cli(capsys, "list", "--json", "--workspace", ws)[1])
+    assert row["status"] == "finished" and row["n_rounds"] == 3
+    run = json.loads(run_cli(capsys, "show", rid, "--json", "--workspace", ws)[1])["run"]
+    assert run["owner"]["pid"] == os.getpid()
+    rc, out, _ = run_cli(capsys, "resume", rid, "--workspace", ws)
+    assert rc == 0 and "is finished (3 rounds); nothing to resume" in out

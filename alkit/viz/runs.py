@@ -18,13 +18,18 @@ Curve = tuple[list[int], list[float]]
 
 
 def runs_table(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Rows for a table of ``RunStore.list_runs()`` output (short, display-ready)."""
+    """Rows for a table of ``RunStore.list_runs()`` output (short, display-ready).
+
+    ``status`` is the store's derived status (a killed run reads ``interrupted``); ``resume`` holds the
+    ``alkit resume RUN_ID`` command of each interrupted run ("" for the others).
+    """
     rows = []
     for r in runs:
         acc = r.get("last_accuracy")
         rows.append({"run": r["run_id"], "name": r.get("name") or "", "dataset": r["dataset"],
                      "strategy": r["strategy"], "seed": r["seed"], "status": r["status"], "rounds": r["n_rounds"],
-                     "labels": r.get("last_n_labeled"), "accuracy": None if acc is None else round(float(acc), 4)})
+                     "labels": r.get("last_n_labeled"), "accuracy": None if acc is None else round(float(acc), 4),
+                     "resume": f"alkit resume {r['run_id']}" if r["status"] == "interrupted" else ""})
     return rows
 
 

@@ -115,4 +115,10 @@ st.fragment(run_every=1.0 if busy else None)(live_panel)()
 # ----------------------------------------------------------------------------- every run
 if runs:
     st.subheader("Runs in the store")
-    dashui.table(runs_table(store.list_runs()), key="run_table", grid=True)
+    rows = runs_table(store.list_runs())
+    dashui.table(rows, key="run_table", grid=True)
+    stopped = [r["run"] for r in rows if r["status"] == "interrupted"]
+    if stopped:
+        st.caption(f"{len(stopped)} interrupted run(s): their process stopped before the last round (Ctrl+C, "
+                   "*Stop*, a crash or `kill -9`). Continue one from its last complete round in a terminal with "
+                   f"`alkit resume RUN_ID` (the *resume* column), e.g. `alkit resume {stopped[0]}`.")
