@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.alkit-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench bench-seed lint clean apt lab dashboard
+.PHONY: setup demo test bench bench-seed gpu-check lint clean apt lab dashboard
 
 setup: $(STAMP) apt
 
@@ -47,6 +47,12 @@ lab: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# On a CUDA machine: the registry, host-sync and determinism tests, `make bench` and a short Fashion-MNIST
+# entropy run on the GPU, into benchmarks/results/gpu.json. Without CUDA it stops with a message;
+# GPU_CHECK_ARGS="--allow-cpu --quick" is a dry run on the CPU (written to a temp file, never gpu.json).
+gpu-check: setup
+	$(PY) -m benchmarks.gpu_check $(GPU_CHECK_ARGS)
 
 # DAL / VAAL / ASAL speed targets on real data (about 15 minutes: two WGAN-GP trainings for ASAL)
 bench-seed: setup

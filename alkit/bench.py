@@ -96,10 +96,12 @@ def bench_inference(*, model: str = "lenet", n: int = 59_000, input_shape: tuple
                     classes: int = 10, mc_samples: int = 10, seed: int = 0, repeats: int = 3,
                     device: str = "cpu") -> dict[str, Any]:
     """Seconds of one deterministic pass, of ``probs`` scoring + top-k, and of the MC stack (median of repeats)."""
+    from alkit.device import resolve_device, synchronize
     from alkit.learner import Learner, TrainConfig
     from alkit.strategies import entropy_scores, top_k
 
-    lr = Learner(model, input_shape, classes, TrainConfig(eval_batch_size=2048), device)
+    dev = resolve_device(device)
+    lr = Learner(model, input_shape, classes, TrainConfig(eval_batch_size=2048), dev)
     lr._model = lr.new_model(seed).eval()
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, *input_shape, generator=g)
@@ -107,8 +109,10 @@ def bench_inference(*, model: str = "lenet", n: int = 59_000, input_shape: tuple
     def med(fn) -> float:
         ts = []
         for _ in range(repeats):
+            synchronize(dev)
             t0 = time.perf_counter()
             fn()
+            synchronize(dev)  # the outputs stay on the device: wait for the kernels
             ts.append(time.perf_counter() - t0)
         return statistics.median(ts)
 

@@ -17,9 +17,11 @@ def gen(seed=0):
 def emb_view(x, labeled=None, **extra):
     n = x.shape[0]
     fields = {"embeddings": x, **extra}
+    lab_idx = None
     if labeled is not None:
         fields["labeled_embeddings"] = labeled
-    return PoolView.from_tensors(torch.arange(n), **fields)
+        lab_idx = torch.arange(n, n + labeled.shape[0])  # the view checks N_L rows against the labeled indices
+    return PoolView.from_tensors(torch.arange(n), lab_idx, **fields)
 
 
 # --------------------------------------------------------------------------- kcenter
@@ -74,7 +76,8 @@ def test_kcenter_radius_non_increasing_in_budget():
     g = gen(1)
     x, lab = torch.randn(150, 3, generator=g), torch.randn(5, 3, generator=g)
     s = get_strategy("kcenter")
-    radii = [radius(x, torch.cat([lab, x[s.query(emb_view(x, lab), b, gen()).indices]])) for b in range(0, 30, 3)]
+    radii = [radius(x, lab)]  # b = 0: no query (a budget must be >= 1)
+    radii += [radius(x, torch.cat([lab, x[s.query(emb_view(x, lab), b, gen()).indices]])) for b in range(3, 30, 3)]
     assert all(r2 <= r1 + 1e-6 for r1, r2 in zip(radii, radii[1:]))
 
 

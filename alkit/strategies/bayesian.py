@@ -15,7 +15,14 @@ import torch
 from alkit.strategies._registry import register_strategy
 from alkit.strategies._view import PoolView
 from alkit.strategies.base import ScoreStrategy, Selection, Strategy
-from alkit.strategies.scores import check_probs, entropy, entropy_scores, least_conf_scores, margin_scores
+from alkit.strategies.scores import (
+    check_mc_passes_differ,
+    check_probs,
+    entropy,
+    entropy_scores,
+    least_conf_scores,
+    margin_scores,
+)
 
 __all__ = [
     "mc_mean",
@@ -270,7 +277,8 @@ def batch_bald_select(
                 fresh.index_copy_(0, idx, g)
                 bound.index_copy_(0, idx, g)
                 done += len(idx)
-                if done < avail and bool(fresh.max() > bound[order[done]]):
+                # one host read per chunk (the lazy stop); the next bound is gathered on the device
+                if done < avail and bool(fresh.max() > bound.index_select(0, order[done:done + 1])):
                     break
         best = torch.argmax(fresh).view(1)  # first maximum: lowest position on exact ties
         positions[step:step + 1] = best
@@ -298,6 +306,11 @@ class _MCScore(ScoreStrategy):
         _check_mc_samples(self.mc_samples)
         return super().required()
 
+    @staticmethod
+    def _mc(view: PoolView) -> torch.Tensor:
+        """The view's MC stack, refused when its passes are identical (inactive dropout)."""
+        return check_mc_passes_differ(check_probs(view.mc_probs, mc=True), "the view's mc_probs")
+
 
 @register_strategy("entropy_mc")
 class EntropyMC(_MCScore):
@@ -314,7 +327,8 @@ class EntropyMC(_MCScore):
     -----
     ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
     its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
-    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
+    dropout or with dropout rate 0 (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`), and a view
+    whose passes are all identical (``ValueError``); it keeps BatchNorm frozen.
 
     References
     ----------
@@ -322,7 +336,7 @@ class EntropyMC(_MCScore):
     """
 
     def score(self, view: PoolView) -> torch.Tensor:
-        return entropy_scores(mc_mean(view.mc_probs))
+        return entropy_scores(mc_mean(self._mc(view)))
 
 
 @register_strategy("margin_mc")
@@ -339,7 +353,8 @@ class MarginMC(_MCScore):
     -----
     ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
     its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
-    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
+    dropout or with dropout rate 0 (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`), and a view
+    whose passes are all identical (``ValueError``); it keeps BatchNorm frozen.
 
     References
     ----------
@@ -347,7 +362,7 @@ class MarginMC(_MCScore):
     """
 
     def score(self, view: PoolView) -> torch.Tensor:
-        return margin_scores(mc_mean(view.mc_probs))
+        return margin_scores(mc_mean(self._mc(view)))
 
 
 @register_strategy("least_conf_mc")
@@ -364,7 +379,8 @@ class LeastConfidenceMC(_MCScore):
     -----
     ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
     its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
-    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
+    dropout or with dropout rate 0 (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`), and a view
+    whose passes are all identical (``ValueError``); it keeps BatchNorm frozen.
 
     References
     ----------
@@ -372,7 +388,7 @@ class LeastConfidenceMC(_MCScore):
     """
 
     def score(self, view: PoolView) -> torch.Tensor:
-        return least_conf_scores(mc_mean(view.mc_probs))
+        return least_conf_scores(mc_mean(self._mc(view)))
 
 
 @register_strategy("bald")
@@ -393,7 +409,8 @@ class BALD(_MCScore):
     -----
     ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
     its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
-    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
+    dropout or with dropout rate 0 (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`), and a view
+    whose passes are all identical (``ValueError``); it keeps BatchNorm frozen.
 
     References
     ----------
@@ -402,7 +419,7 @@ class BALD(_MCScore):
     """
 
     def score(self, view: PoolView) -> torch.Tensor:
-        return bald_scores(view.mc_probs)
+        return bald_scores(self._mc(view))
 
 
 @register_strategy("mean_std")
@@ -419,7 +436,8 @@ class MeanSTD(_MCScore):
     -----
     ⚠ DeepAL+ ran the dropout variants on a torchvision ResNet18, which has no dropout layer, so
     its T passes were identical (BALD / MeanSTD numerically zero). alkit refuses a model without
-    dropout (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`) and keeps BatchNorm frozen.
+    dropout or with dropout rate 0 (``ModelError`` from :meth:`alkit.learner.Learner.mc_probs`), and a view
+    whose passes are all identical (``ValueError``); it keeps BatchNorm frozen.
 
     References
     ----------
@@ -428,7 +446,7 @@ class MeanSTD(_MCScore):
     """
 
     def score(self, view: PoolView) -> torch.Tensor:
-        return mean_std_scores(view.mc_probs)
+        return mean_std_scores(self._mc(view))
 
 
 @register_strategy("batch_bald")
@@ -475,6 +493,6 @@ class BatchBALD(Strategy):
 
     def _select(self, view: PoolView, k: int, generator: torch.Generator | None) -> Selection:
         t0 = time.perf_counter()
-        pos, gains = batch_bald_select(view.mc_probs, k, self.num_samples, generator,
+        pos, gains = batch_bald_select(_MCScore._mc(view), k, self.num_samples, generator,
                                        max_exact_configs=self.max_exact_configs)
         return Selection(indices=view.unlabeled[pos], scores=gains, timings={"select": time.perf_counter() - t0})

@@ -5,6 +5,11 @@ Everything runs in torch on the view's device; every random step draws from the 
 clamped at 0, and are computed in row blocks of at most :data:`CHUNK_ELEMS` elements (or one row of
 the other set, whichever is larger), so no strategy here ever holds an ``N × N`` distance matrix
 (except the one-off average-linkage clustering of ``cluster_margin``, on at most ``hac_max_points``).
+
+The greedy loops (k-center, k-means++ seeding, BADGE, the HAC merges) keep each pick in a
+one-element index tensor (``index_select`` / ``index_fill_``), never a 0-d tensor the host must read,
+so a query waits for the device a bounded number of times whatever ``b`` (counted per strategy by
+``tests/test_host_syncs.py`` with :func:`alkit.testing.count_host_syncs`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ __all__ = [
     "badge_sq_norms",
     "kmeans_pp_init",
     "lloyd",
+    "lloyd_check_every",
     "nearest_sq_dists",
     "round_robin",
 ]
@@ -106,19 +112,61 @@ def kmeans_pp_init(
     n = x.shape[0]
     x_sq = (x * x).sum(1) if x_sq is None else x_sq
     picks = torch.empty(k, dtype=torch.long, device=x.device)
-    picks[0] = torch.randint(n, (1,), generator=generator, device=x.device)[0]
+    # ``c`` is a one-element index tensor (index_select / index_fill_): no host sync per seed.
+    c = torch.randint(n, (1,), generator=generator, device=x.device)
+    picks[0:1] = c
     chosen = torch.zeros(n, dtype=torch.bool, device=x.device)
-    chosen[picks[0]] = True
+    chosen.index_fill_(0, c, True)
     mind = torch.full((n,), math.inf, dtype=x.dtype, device=x.device)
     for t in range(1, k):
-        c = picks[t - 1]
-        d = (x_sq + x_sq[c] - 2.0 * (x @ x[c])).clamp_min_(0.0)
+        d = (x_sq + x_sq.index_select(0, c) - 2.0 * (x @ x.index_select(0, c)[0])).clamp_min_(0.0)
         torch.minimum(mind, d, out=mind)
         w = mind.masked_fill(chosen, 0.0)
         w = torch.where(w.sum() > 0, w, (~chosen).to(x.dtype))
-        picks[t] = torch.multinomial(w, 1, generator=generator)[0]
-        chosen[picks[t]] = True
+        c = torch.multinomial(w, 1, generator=generator)
+        picks[t : t + 1] = c
+        chosen.index_fill_(0, c, True)
     return picks
+
+
+def lloyd_check_every(device: torch.device) -> int:
+    """Lloyd iterations between two convergence checks on ``device``.
+
+    A check reads one flag back to the host: free on the CPU (checked every iteration), a
+    synchronisation on an accelerator (checked every 8 iterations). The result does not depend on
+    it: iterations after convergence leave the centroids unchanged.
+    """
+    return 1 if device.type == "cpu" else 8
+
+
+def _lloyd(
+    x: torch.Tensor, centroids: torch.Tensor, max_iter: int, tol: float | torch.Tensor, x_sq: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`lloyd` with the iteration count left on the device (a 0-d int64 tensor)."""
+    k = centroids.shape[0]
+    c = centroids.clone()
+    step = _row_block(k)
+    every = lloyd_check_every(x.device)
+    labels = torch.empty(x.shape[0], dtype=torch.long, device=x.device)
+    ones = torch.ones(x.shape[0], dtype=torch.long, device=x.device)
+    done = torch.zeros((), dtype=torch.bool, device=x.device)
+    n_iter = torch.zeros((), dtype=torch.long, device=x.device)
+    for it in range(1, max_iter + 1):
+        # argmin only needs ‖c‖² − 2 x·c (the ‖x‖² term is constant per row)
+        c_sq = (c * c).sum(1)
+        for s in range(0, x.shape[0], step):
+            labels[s : s + step] = torch.addmm(c_sq.unsqueeze(0), x[s : s + step], c.T, alpha=-2.0).argmin(dim=1)
+        counts = torch.zeros(k, dtype=torch.long, device=x.device).index_add_(0, labels, ones)  # bincount, no sync
+        sums = torch.zeros_like(c).index_add_(0, labels, x)
+        new = torch.where((counts > 0).unsqueeze(1), sums / counts.clamp_min(1).unsqueeze(1).to(x.dtype), c)
+        shift = ((new - c) ** 2).sum()
+        # Once converged the centroids are frozen, so checking the flag late changes nothing.
+        c = torch.where(done, c, new)
+        n_iter += (~done).long()
+        done = done | (shift <= tol)
+        if it % every == 0 and it < max_iter and bool(done):
+            break
+    return c, labels, n_iter, done
 
 
 def lloyd(
@@ -132,7 +180,8 @@ def lloyd(
     """Lloyd's iterations from the given centroids.
 
     Stops after ``max_iter`` iterations or when the total squared centroid shift is ``<= tol``.
-    A cluster that loses all its members keeps its previous centroid.
+    A cluster that loses all its members keeps its previous centroid. The convergence flag is read
+    by the host every :func:`lloyd_check_every` iterations; the result is the same for any interval.
 
     Returns
     -------
@@ -144,24 +193,9 @@ def lloyd(
     n_iter : int
     """
     x_sq = (x * x).sum(1) if x_sq is None else x_sq
-    k, n_iter = centroids.shape[0], 0
-    c = centroids.clone()
-    step = _row_block(k)
-    labels = torch.empty(x.shape[0], dtype=torch.long, device=x.device)
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - n_iter is returned
-        # argmin only needs ‖c‖² − 2 x·c (the ‖x‖² term is constant per row)
-        c_sq = (c * c).sum(1)
-        for s in range(0, x.shape[0], step):
-            labels[s : s + step] = torch.addmm(c_sq.unsqueeze(0), x[s : s + step], c.T, alpha=-2.0).argmin(dim=1)
-        counts = torch.bincount(labels, minlength=k)
-        sums = torch.zeros_like(c).index_add_(0, labels, x)
-        new = torch.where((counts > 0).unsqueeze(1), sums / counts.clamp_min(1).unsqueeze(1).to(x.dtype), c)
-        shift = ((new - c) ** 2).sum()
-        c = new
-        if bool(shift <= tol):
-            break
+    c, _, n_iter, _ = _lloyd(x, centroids, max_iter, tol, x_sq)
     d, labels = nearest_sq_dists(x, c, x_sq)
-    return c, labels, d.sum(), n_iter
+    return c, labels, d.sum(), int(n_iter)
 
 
 @register_strategy("kmeans")
@@ -222,9 +256,14 @@ class KMeansSampling(Strategy):
         best = None
         for _ in range(self.n_init):
             init = kmeans_pp_init(x, k, generator, x_sq)
-            run = lloyd(x, x[init], max_iter=self.max_iter, tol=tol, x_sq=x_sq)
-            if best is None or bool(run[2] < best[2]):
+            c, _, n_iter, _ = _lloyd(x, x.index_select(0, init), self.max_iter, tol, x_sq)
+            d, labels = nearest_sq_dists(x, c, x_sq)
+            run = (c, labels, d.sum(), n_iter)
+            if best is None:
                 best = run
+            else:  # keep the lowest inertia (the earliest run on ties), without a host sync
+                better = run[2] < best[2]
+                best = tuple(torch.where(better, r, b) for r, b in zip(run, best))
         assert best is not None
         c, labels, _, n_iter = best
         t1 = time.perf_counter()
@@ -233,7 +272,7 @@ class KMeansSampling(Strategy):
         return Selection(
             indices=view.unlabeled[picks],
             timings={"score": t1 - t0, "select": t2 - t1},
-            extras={"empty_clusters": n_empty, "n_iter": n_iter},
+            extras={"empty_clusters": n_empty, "n_iter": int(n_iter)},
         )
 
 
@@ -247,19 +286,23 @@ def _cluster_representatives(
     # Sort by distance, then stably by cluster: the first row of each cluster's run is its nearest member.
     order = torch.sort(own, stable=True).indices
     order = order[torch.sort(labels[order], stable=True).indices]
-    counts = torch.bincount(labels, minlength=k)
+    counts = torch.zeros(k, dtype=torch.long, device=x.device).index_add_(0, labels, torch.ones_like(labels))
     starts = torch.cumsum(counts, 0) - counts
     picks = order[starts.clamp_max(n - 1)]
     empty = counts == 0
-    n_empty = int(empty.sum())
+    n_empty = int(empty.sum())  # one host read per query; the fallback below runs only for empty clusters
     if n_empty:
-        used = torch.zeros(n, dtype=torch.bool, device=x.device)
-        used[picks[~empty]] = True
-        for j in torch.nonzero(empty).squeeze(1):
-            d = (x_sq + c_sq[j] - 2.0 * (x @ c[j])).masked_fill_(used, math.inf)
-            p = torch.argmin(d)
-            picks[j] = p
-            used[p] = True
+        # rows picked by a non-empty cluster (index_add_ rather than a boolean-mask write: no sync)
+        used = torch.zeros(n, dtype=torch.long, device=x.device).index_add_(0, picks, (~empty).long()) > 0
+        todo = empty.clone()
+        for _ in range(n_empty):  # empty clusters in ascending order, each index kept on the device
+            j = torch.argmax(todo.to(torch.uint8), dim=0, keepdim=True)
+            cj = c.index_select(0, j)[0]
+            d = (x_sq + c_sq.index_select(0, j) - 2.0 * (x @ cj)).masked_fill_(used, math.inf)
+            p = torch.argmin(d, dim=0, keepdim=True)
+            picks.index_copy_(0, j, p)
+            used.index_fill_(0, p, True)
+            todo.index_fill_(0, j, False)
     by_size = torch.sort(counts, descending=True, stable=True).indices
     return picks[by_size], n_empty
 
@@ -327,24 +370,26 @@ class KCenterGreedy(Strategy):
         x_sq = (x * x).sum(1)
         picks = torch.empty(k, dtype=torch.long, device=x.device)
         scores = torch.empty(k, dtype=x.dtype, device=x.device)
+        # Each pick stays on the device: ``j`` is a one-element index tensor used through
+        # index_select / index_fill_, never a 0-d tensor read back by the host (no sync per pick).
         if lab.shape[0] > 0:
             mind, _ = nearest_sq_dists(x, lab, x_sq)
             start = 0
         else:
             mean = x.mean(0, keepdim=True)
             d_mean, _ = nearest_sq_dists(x, mean, x_sq)
-            j = torch.argmin(d_mean)
-            picks[0], scores[0] = j, d_mean[j].sqrt()
-            mind = (x_sq + x_sq[j] - 2.0 * (x @ x[j])).clamp_min_(0.0)
-            mind[j] = -math.inf
+            j = torch.argmin(d_mean, dim=0, keepdim=True)
+            picks[0:1], scores[0:1] = j, d_mean.index_select(0, j).sqrt()
+            mind = (x_sq + x_sq.index_select(0, j) - 2.0 * (x @ x.index_select(0, j)[0])).clamp_min_(0.0)
+            mind.index_fill_(0, j, -math.inf)
             start = 1
         t1 = time.perf_counter()
         for t in range(start, k):
-            j = torch.argmax(mind)
-            picks[t], scores[t] = j, mind[j].sqrt()
-            d = (x_sq + x_sq[j] - 2.0 * (x @ x[j])).clamp_min_(0.0)
+            j = torch.argmax(mind, dim=0, keepdim=True)
+            picks[t : t + 1], scores[t : t + 1] = j, mind.index_select(0, j).sqrt()
+            d = (x_sq + x_sq.index_select(0, j) - 2.0 * (x @ x.index_select(0, j)[0])).clamp_min_(0.0)
             torch.minimum(mind, d, out=mind)
-            mind[j] = -math.inf  # never picked twice, even when every remaining distance is 0
+            mind.index_fill_(0, j, -math.inf)  # never picked twice, even when every remaining distance is 0
         t2 = time.perf_counter()
         return Selection(indices=view.unlabeled[picks], scores=scores, timings={"score": t1 - t0, "select": t2 - t1})
 
@@ -402,18 +447,20 @@ class BadgeSampling(Strategy):
         picks = torch.empty(k, dtype=torch.long, device=a.device)
         scores = torch.empty(k, dtype=dt, device=a.device)
         chosen = torch.zeros(n, dtype=torch.bool, device=a.device)
-        j = torch.argmax(g_sq)
-        picks[0], scores[0] = j, g_sq[j].sqrt()
-        chosen[j] = True
+        # ``j`` is a one-element index tensor (index_select / index_fill_): no host sync per pick.
+        j = torch.argmax(g_sq, dim=0, keepdim=True)
+        picks[0:1], scores[0:1] = j, g_sq.index_select(0, j).sqrt()
+        chosen.index_fill_(0, j, True)
         mind = torch.full((n,), math.inf, dtype=dt, device=a.device)
         for t in range(1, k):
-            d = (g_sq + g_sq[j] - 2.0 * (a @ a[j]) * (e @ e[j])).clamp_min_(0.0)
+            aj, ej = a.index_select(0, j)[0], e.index_select(0, j)[0]
+            d = (g_sq + g_sq.index_select(0, j) - 2.0 * (a @ aj) * (e @ ej)).clamp_min_(0.0)
             torch.minimum(mind, d, out=mind)
             w = mind.masked_fill(chosen, 0.0)
             w = torch.where(w.sum() > 0, w, (~chosen).to(dt))
-            j = torch.multinomial(w, 1, generator=generator)[0]
-            picks[t], scores[t] = j, mind[j].sqrt()
-            chosen[j] = True
+            j = torch.multinomial(w, 1, generator=generator)
+            picks[t : t + 1], scores[t : t + 1] = j, mind.index_select(0, j).sqrt()
+            chosen.index_fill_(0, j, True)
         t1 = time.perf_counter()
         return Selection(indices=view.unlabeled[picks], scores=scores, timings={"select": t1 - t0})
 
@@ -429,7 +476,9 @@ def average_linkage(
     Merges the two closest clusters (mean pairwise distance) until ``n_clusters`` remain, or until
     the closest pair is at distance ``>= distance_threshold`` (scikit-learn's convention). Holds the
     full ``m × m`` distance matrix in float64 (float32 on MPS): meant for ``m`` up to a few thousand.
-    Each merge updates one row and re-scans only the rows whose nearest cluster was merged.
+    Each merge updates one row and refreshes the nearest cluster of the rows whose nearest cluster
+    was merged. The merges run on the device with no host synchronisation (with a threshold, the
+    stop flag is read every 64 merges), at the cost of one ``O(m²)`` row-minimum pass per merge.
 
     Returns
     -------
@@ -446,35 +495,44 @@ def average_linkage(
         return torch.arange(m, device=dev)
     xs = x.to(dt)
     sq = (xs * xs).sum(1)
-    dist = _sq_dists(xs, sq, xs, sq).sqrt_()
+    # Row/column m is a scratch cluster at infinite distance: a merge refused by the threshold is
+    # redirected there, so every step runs the same device operations and the host never has to
+    # look at a distance (no synchronisation per merge; the stop flag is read every 64 merges).
+    dist = torch.full((m + 1, m + 1), math.inf, dtype=dt, device=dev)
+    dist[:m, :m] = _sq_dists(xs, sq, xs, sq).sqrt_()
     dist.fill_diagonal_(math.inf)
-    size = torch.ones(m, dtype=dt, device=dev)
+    size = torch.ones(m + 1, dtype=dt, device=dev)
     owner = torch.arange(m, device=dev)
+    scratch = torch.full((1,), m, dtype=torch.long, device=dev)
+    inf = torch.full((1,), math.inf, dtype=dt, device=dev)
     rowmin, nn = dist.min(dim=1)
-    active = m
-    while active > target:
-        i = torch.argmin(rowmin)
-        if distance_threshold is not None and bool(rowmin[i] >= distance_threshold):
-            break
-        j = nn[i]
+    for step in range(m - target):
+        i = torch.argmin(rowmin, dim=0, keepdim=True)
+        j = nn.index_select(0, i)
         lo, hi = torch.minimum(i, j), torch.maximum(i, j)
-        new = (size[lo] * dist[lo] + size[hi] * dist[hi]) / (size[lo] + size[hi])
-        dist[lo] = new
-        dist[:, lo] = new
-        dist[lo, lo] = math.inf
-        dist[hi] = math.inf
-        dist[:, hi] = math.inf
-        size[lo] += size[hi]
+        if distance_threshold is not None:
+            go = rowmin.index_select(0, i) < distance_threshold
+            lo, hi = torch.where(go, lo, scratch), torch.where(go, hi, scratch)
+        s_lo, s_hi = size.index_select(0, lo), size.index_select(0, hi)
+        new = (s_lo * dist.index_select(0, lo)[0] + s_hi * dist.index_select(0, hi)[0]) / (s_lo + s_hi)
+        dist.index_copy_(0, lo, new.unsqueeze(0))
+        dist.index_copy_(1, lo, new.unsqueeze(1))
+        dist.index_put_((lo, lo), inf)
+        dist.index_fill_(0, hi, math.inf)
+        dist.index_fill_(1, hi, math.inf)
+        size.index_add_(0, lo, s_hi if distance_threshold is None else torch.where(go, s_hi, 0.0))
         owner = torch.where(owner == hi, lo, owner)
         # The new row is an average of the two old ones, so no other row's minimum can drop;
-        # only rows whose nearest cluster was merged (and the merged row) need a re-scan.
+        # only rows whose nearest cluster was merged (and the merged row) take a fresh minimum
+        # (computed for all rows: selecting the stale ones would need their count on the host).
         stale = (nn == lo) | (nn == hi)
-        stale[lo] = True
-        stale[hi] = False
-        rows = torch.nonzero(stale).squeeze(1)
-        rowmin[rows], nn[rows] = dist[rows].min(dim=1)
-        rowmin[hi] = math.inf
-        active -= 1
+        stale.index_fill_(0, lo, True)
+        stale.index_fill_(0, hi, False)
+        fresh_min, fresh_nn = dist.min(dim=1)
+        rowmin, nn = torch.where(stale, fresh_min, rowmin), torch.where(stale, fresh_nn, nn)
+        rowmin.index_fill_(0, hi, math.inf)
+        if distance_threshold is not None and step % 64 == 63 and not bool(go):
+            break  # refused merges change nothing, so every later one is refused too
     return torch.unique(owner, return_inverse=True)[1]
 
 
@@ -511,7 +569,8 @@ class ClusterMargin(Strategy):
     runs on a seeded subsample of that size and the other items join the cluster with the nearest
     centroid. A pool view only carries the unlabeled embeddings, so items the first view did not
     contain (not expected in a pool-based loop, where U only shrinks) are likewise assigned to the
-    nearest centroid on the fly. Call :meth:`reset_clusters` to start afresh on another pool.
+    nearest centroid on the fly. Call :meth:`reset_clusters` to start afresh on another pool. The
+    cached clustering is stored with every round of a run (``resume_state``), so a resumed run keeps it.
 
     Each round: take the :math:`k_m = \lceil \text{margin\_multiplier} \cdot b\rceil` lowest-margin
     items (ties to the lowest pool index), group them by cluster, sort the groups by size ascending
@@ -540,6 +599,7 @@ class ClusterMargin(Strategy):
     """
 
     needs = frozenset({"probs", "embeddings"})
+    resume_state = {"_clusters": "store"}  # fitted on the first query's pool, reused by every later one
 
     def __init__(
         self,
