@@ -7,12 +7,15 @@ query path moves data to the host until the selected indices are final.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+import warnings
 from collections.abc import Iterator
 
 import torch
 
-__all__ = ["resolve_device", "synchronize", "Timer", "seed_for", "make_generator"]
+__all__ = ["resolve_device", "synchronize", "Timer", "seed_for", "make_generator", "seeded_rng", "exact_dtype",
+           "deterministic_algorithms", "CUBLAS_WORKSPACE_CONFIG"]
 
 _VALID = ("auto", "cpu", "cuda", "mps")
 
@@ -103,3 +106,98 @@ def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gener
     g = torch.Generator(device=torch.device(device))
     g.manual_seed(int(seed))
     return g
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
+
+
+@contextlib.contextmanager
+def seeded_rng(seed: int, device: torch.device | str | None = None) -> Iterator[None]:
+    """Seed every global torch generator for a block, then restore each one's state.
+
+    ``torch.manual_seed`` reseeds the CPU generator *and* every CUDA device and MPS; a fork of the
+    CPU state alone leaves the accelerators reseeded after the block. Here the CPU generator, the
+    generator of every CUDA device and the MPS generator are saved, seeded with ``seed`` and
+    restored on exit, so nothing outside the block sees a change.
+
+    Parameters
+    ----------
+    seed : int
+        Reduced to 63 bits.
+    device : torch.device or str, optional
+        The device the block computes on. A CUDA device initialises CUDA first, so its generator
+        is seeded for the block (CUDA generators are only touched once CUDA is initialised: an
+        uninitialised CUDA keeps its default seed, and nothing queues a lazy reseed).
+    """
+    seed = int(seed) & ((1 << 63) - 1)
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.init()
+    cpu_state = torch.get_rng_state()
+    cuda_ids = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    cuda_states = [torch.cuda.get_rng_state(i) for i in cuda_ids]
+    mps_state = torch.mps.get_rng_state() if _mps_available() else None
+    try:
+        # Not torch.manual_seed: on an uninitialised CUDA it would queue a seed applied at CUDA's
+        # initialisation, which no restore here could undo.
+        torch.default_generator.manual_seed(seed)
+        for i in cuda_ids:
+            torch.cuda.default_generators[i].manual_seed(seed)
+        if mps_state is not None:
+            torch.mps.manual_seed(seed)
+        yield
+    finally:
+        torch.set_rng_state(cpu_state)
+        for i, state in zip(cuda_ids, cuda_states):
+            torch.cuda.set_rng_state(state, i)
+        if mps_state is not None:
+            torch.mps.set_rng_state(mps_state)
+
+
+def exact_dtype(device: torch.device | str) -> torch.dtype:
+    """The dtype of alkit's exact reductions on ``device``: float64, or float32 on MPS (no float64 there)."""
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64
+
+
+#: cuBLAS workspace setting that makes its matrix products deterministic (NVIDIA's documented value).
+CUBLAS_WORKSPACE_CONFIG = ":4096:8"
+
+
+@contextlib.contextmanager
+def deterministic_algorithms(enabled: bool = True) -> Iterator[None]:
+    """Run a block with ``torch.use_deterministic_algorithms(True)`` and deterministic cuDNN, then restore.
+
+    ``index_add_``, ``scatter_add_`` and cuDNN convolutions are nondeterministic on CUDA, so without
+    this a seed fixes the picks on the CPU only. Inside the block torch uses deterministic kernels
+    and raises ``RuntimeError`` for an operation that has none; cuDNN autotuning is off. The flags
+    are restored on exit (they are process-wide while the block runs). ``CUBLAS_WORKSPACE_CONFIG``
+    is set to ``:4096:8`` when unset and left set, since cuBLAS reads it when it creates its
+    workspace: set it before CUDA starts (a warning says when CUDA was already initialised
+    without it). Deterministic kernels can be slower; ``make gpu-check`` measures the cost.
+
+    Parameters
+    ----------
+    enabled : bool
+        False makes the block a no-op (the current flags are kept, whatever they are).
+    """
+    if not enabled:
+        yield
+        return
+    if os.environ.get("CUBLAS_WORKSPACE_CONFIG") not in (":4096:8", ":16:8"):
+        if torch.cuda.is_initialized():
+            warnings.warn(
+                "deterministic mode: CUDA was initialised before CUBLAS_WORKSPACE_CONFIG was set, so cuBLAS may "
+                f"keep a nondeterministic workspace; export CUBLAS_WORKSPACE_CONFIG={CUBLAS_WORKSPACE_CONFIG} "
+                "before starting Python", RuntimeWarning, stacklevel=3)
+        os.environ["CUBLAS_WORKSPACE_CONFIG"] = CUBLAS_WORKSPACE_CONFIG
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[2], saved[3]

@@ -42,6 +42,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from alkit.device import exact_dtype, seeded_rng
 from alkit.store import resolve_workspace
 
 __all__ = [
@@ -135,8 +136,7 @@ class Critic(nn.Module):
 
 def build_gan(input_shape: tuple[int, ...], latent_dim: int = 64, seed: int = 0) -> tuple[Generator, Critic]:
     """Build a seeded (generator, critic) pair on the CPU; the global RNG is left untouched."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_rng(seed):
         return Generator(input_shape, latent_dim), Critic(input_shape)
 
 
@@ -208,9 +208,14 @@ def pool_fingerprint(pool: torch.Tensor, settings: dict[str, Any]) -> str:
 
     The statistics (sum, sum of squares and of cubes, sums of per-row min/max/norm) are computed in
     float64 and rounded to 9 significant digits, so the key does not depend on the row order or on
-    float summation order. Only scalars leave the device.
+    float summation order. Only scalars leave the device, except on MPS, which has no float64: there
+    the pool is copied to the CPU once for these sums (explicit fallback), so a pool gets the same
+    key, and the same cached GAN, on every device.
     """
-    x = pool.detach().flatten(1).double()
+    x = pool.detach().flatten(1)
+    if exact_dtype(x.device) != torch.float64:
+        x = x.cpu()
+    x = x.double()
     stats = [x.sum(), (x * x).sum(), (x * x * x).sum(), x.amin(1).sum(), x.amax(1).sum(), x.norm(dim=1).sum()]
     payload = {
         "shape": list(pool.shape),
@@ -363,8 +368,7 @@ def load_or_train_autoencoder(
     fp = pool_fingerprint(pool, settings)
     path = resolve_workspace(workspace).joinpath(*CACHE_SUBDIR, f"ae-{fp}.pt")
     shape = tuple(pool.shape[1:])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(seed))
+    with seeded_rng(seed):
         ae = Autoencoder(shape, code_dim)
     ae.to(pool.device)
     t0 = time.perf_counter()

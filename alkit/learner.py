@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from alkit.device import resolve_device
+from alkit.device import resolve_device, seeded_rng
 from alkit.models import ALModel, ModelError, get_model
 
 __all__ = ["TrainConfig", "FitReport", "Learner", "seeded"]
@@ -115,14 +115,24 @@ class FitReport:
 
 @contextlib.contextmanager
 def seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Run a block with the global torch RNG (used by weight init and dropout) seeded, then restore it.
+    """Run a block with the global torch RNGs (used by weight init and dropout) seeded, then restore them.
 
-    Only this context touches the global RNG, so nothing outside a block depends on it.
+    Only this context touches the global RNGs, so nothing outside a block depends on them: the CPU
+    generator, every CUDA device's and MPS's are forked and restored (:func:`alkit.device.seeded_rng`).
     """
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(int(seed) & ((1 << 63) - 1))
+    with seeded_rng(seed, device):
         yield
+
+
+def _check_active_dropout(suffix: nn.Module, model_name: str) -> None:
+    """Refuse MC dropout when every dropout layer has rate 0: all T passes would be the same network."""
+    rates = [float(m.p) for m in suffix.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+    if rates and all(p == 0.0 for p in rates):
+        raise ModelError(
+            f"{model_name}'s dropout rate is 0 in all {len(rates)} dropout layer(s), so its MC-dropout passes would "
+            "all be identical and BALD / MeanSTD would rank the pool by rounding noise; build it with dropout > 0 "
+            "(e.g. model_params={'dropout': 0.3})"
+        )
 
 
 class _ConsistentDropout:
@@ -449,6 +459,7 @@ class Learner:
         model = self.model
         self._check_xy(x, None, "query")
         prefix, suffix = model.mc_split()  # raises a clear error without dropout
+        _check_active_dropout(suffix, type(model).__name__)
         chunks = []
         masks = _ConsistentDropout(suffix, int(seed), self.device)
         try:
@@ -465,4 +476,13 @@ class Learner:
             model.eval()
         if not chunks:
             return torch.empty(T, 0, self.num_classes, device=self.device)
-        return torch.cat(chunks, dim=1)
+        out = torch.cat(chunks, dim=1)
+        if T >= 2 and out.numel():  # the passes themselves: one host sync for the whole stack
+            spread = (out - out[:1]).abs().amax()
+            if bool(spread <= 8 * torch.finfo(out.dtype).eps):
+                raise ModelError(
+                    f"{type(model).__name__}: all {T} MC-dropout passes came out identical on {out.shape[1]} items "
+                    f"(largest difference {float(spread):.1e}), so its dropout has no effect and MC-dropout scores "
+                    "would rank the pool by rounding noise; use a model whose dropout changes its output"
+                )
+        return out

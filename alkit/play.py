@@ -156,7 +156,8 @@ class Playground:
                           mc_samples=strategy.mc_samples, seed=seed_for(self.seed, self.round + 1, "mc"),
                           round_idx=self.round + 1)
         gen = make_generator(seed_for(self.seed, self.round + 1, "query"), self.device)
-        return [int(i) for i in strategy.query(view, int(k), gen).indices.cpu().tolist()]
+        budget = min(int(k), len(unl))  # the strategy refuses more than the unlabeled pool holds
+        return [int(i) for i in strategy.query(view, budget, gen).indices.cpu().tolist()]
 
     def random_pick(self, k: int, draw: int = 0) -> list[int]:
         """``k`` unlabeled points drawn uniformly (seeded by the state and ``draw``)."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -102,20 +103,61 @@ def _entry(seeds: list[int], per_seed: list[list[dict]], seconds: list[float], e
             "seconds_per_seed": [round(t, 1) for t in seconds], "epochs": epochs, "momentum": momentum}
 
 
+def _seed_runs(entry: dict[str, Any]) -> dict[int, tuple[list[dict], float | None]]:
+    """``{seed: (curve, seconds)}`` from whatever per-seed data an entry holds (older formats included).
+
+    An entry from before ``seconds_per_seed`` gives each of its seeds its stored mean ``seconds``; one
+    without ``per_seed`` but with a single seed and a ``curve`` is that seed's curve.
+    """
+    seeds = [int(x) for x in entry.get("seeds", [])]
+    per_seed = entry.get("per_seed")
+    if per_seed is None and len(seeds) == 1 and entry.get("curve"):
+        per_seed = [entry["curve"]]
+    if not seeds or per_seed is None or len(per_seed) != len(seeds):
+        return {}
+    secs = entry.get("seconds_per_seed")
+    if secs is None or len(secs) != len(seeds):
+        secs = [entry.get("seconds")] * len(seeds)
+    return {seed: (list(curve), None if t is None else float(t)) for seed, curve, t in zip(seeds, per_seed, secs)}
+
+
 def merge_seeds(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """Add ``new``'s seeds to ``old`` when both ran the same schedule (epochs, momentum) on other seeds.
+    """Add ``new``'s seeds to ``old``'s when both ran the same schedule (epochs, momentum); drop nothing.
 
     The curve becomes the mean over all seeds and ``seconds`` the mean wall time per seed, so seeds can
-    be run one at a time (``--seeds 1`` after ``--seeds 0``). A different schedule, a repeated seed or
-    an entry without per-seed data is replaced by ``new``.
+    be run one at a time (``--seeds 1`` after ``--seeds 0``). Every stored seed is kept: a seed run
+    again replaces only that seed's run; an entry from before ``seconds_per_seed`` counts each of its
+    seeds at its stored mean time. An old entry that cannot be averaged in (another schedule, or no
+    per-seed data) is kept whole under the new entry's ``"superseded"`` list, with a ``UserWarning``.
     """
-    if (not old or "per_seed" not in old or "seconds_per_seed" not in old
-            or (old.get("epochs"), old.get("momentum")) != (new["epochs"], new["momentum"])
-            or set(old.get("seeds", [])) & set(new["seeds"])):
+    if not old:
         return new
-    seeds = list(old["seeds"]) + list(new["seeds"])
-    return _entry(seeds, list(old["per_seed"]) + list(new["per_seed"]),
-                  list(old["seconds_per_seed"]) + list(new["seconds_per_seed"]), new["epochs"], new["momentum"])
+    superseded = list(old.get("superseded", []))
+    runs = _seed_runs(old)
+    same_schedule = (old.get("epochs"), old.get("momentum")) == (new["epochs"], new["momentum"])
+    if not runs or not same_schedule:
+        kept = {k: v for k, v in old.items() if k != "superseded"}
+        why = "another schedule" if runs else "no per-seed data"
+        warnings.warn(f"the stored entry (seeds {old.get('seeds', '?')}, epochs {old.get('epochs')}, momentum "
+                      f"{old.get('momentum')}) cannot be averaged with the new one ({why}); it is kept under "
+                      "'superseded'", UserWarning, stacklevel=2)
+        out = dict(new)
+        out["superseded"] = superseded + [kept]
+        return out
+    new_runs = _seed_runs(new)
+    redone = sorted(set(runs) & set(new_runs))
+    if redone:
+        warnings.warn(f"seeds {redone} were run again: their new runs replace the stored ones", UserWarning,
+                      stacklevel=2)
+    runs.update(new_runs)
+    seeds = list(runs)
+    secs = [runs[x][1] for x in seeds]
+    known = [t for t in secs if t is not None]
+    out = _entry(seeds, [runs[x][0] for x in seeds], known or [0.0], new["epochs"], new["momentum"])
+    out["seconds_per_seed"] = [None if t is None else round(t, 1) for t in secs]
+    if superseded:
+        out["superseded"] = superseded
+    return out
 
 
 def reproduce_waal_fmnist(strategy: str = "waal", seeds: Sequence[int] = (0,), epochs: int | None = None,

@@ -81,6 +81,43 @@ def test_matching_distinct_unlabeled_and_collisions():
     assert torch.allclose(dist, torch.tensor([0.04, 0.06, 0.16]) ** 2)
 
 
+def test_compute_dtype_is_float32_on_mps_only():
+    from alkit.device import exact_dtype
+
+    assert exact_dtype(torch.device("mps")) == torch.float32 and exact_dtype("mps") == torch.float32
+    assert exact_dtype("cpu") == torch.float64 and exact_dtype(torch.device("cuda", 0)) == torch.float64
+
+
+def test_float32_pca_path_matches_float64():
+    """The MPS path (covariance in float32) gives the float64 components and projections up to rounding."""
+    x = torch.randn(300, 12, generator=_gen(0)) @ torch.randn(12, 12, generator=_gen(1)) + 3.0
+    p64, p32 = fit_pca(x, 5, dtype=torch.float64), fit_pca(x, 5, dtype=torch.float32)
+    assert torch.allclose(p32.components, p64.components, atol=1e-4)  # same signs too (largest entry positive)
+    assert torch.allclose(p32.project(x), p64.project(x), atol=1e-3)
+
+
+def test_asal_selection_with_float32_pca_equals_float64(monkeypatch):
+    import alkit.strategies.asal as asal_mod
+
+    view = synthetic_view(get_strategy("asal").required(), n_pool=60, n_labeled=10, seed=5)
+    ref = get_strategy("asal", **FAST).query(view, 7, _gen(9))
+    monkeypatch.setattr(asal_mod, "exact_dtype", lambda device: torch.float32)  # what MPS gets
+    got = get_strategy("asal", **FAST).query(view, 7, _gen(9))
+    assert torch.equal(got.indices, ref.indices)
+
+
+def test_pool_fingerprint_on_the_mps_path_equals_float64(monkeypatch):
+    """On MPS (no float64) the fingerprint's sums run on a CPU copy: the same key as on any other device."""
+    pool = torch.rand(50, 6, generator=_gen(2))
+    ref = gan_mod.pool_fingerprint(pool, {"a": 1})
+    copied = []
+    real_cpu = torch.Tensor.cpu
+    monkeypatch.setattr(gan_mod, "exact_dtype", lambda device: torch.float32)
+    monkeypatch.setattr(torch.Tensor, "cpu", lambda t, *a, **k: copied.append(t.shape) or real_cpu(t, *a, **k))
+    assert gan_mod.pool_fingerprint(pool, {"a": 1}) == ref
+    assert copied == [torch.Size([50, 6])]  # the explicit fallback: one host copy of the pool
+
+
 def test_pca_matches_svd():
     x = torch.randn(40, 7, generator=_gen(0)) @ torch.randn(7, 7, generator=_gen(1))
     pca = fit_pca(x, 3)

@@ -19,6 +19,7 @@ from alkit.strategies.bayesian import (
     mc_mean,
     mean_std_scores,
 )
+from alkit.strategies.scores import entropy_scores, least_conf_scores, margin_scores
 
 LOG2 = math.log(2)
 
@@ -49,10 +50,11 @@ def test_bald_full_disagreement_is_log2():
 
 
 def test_bald_is_zero_for_aleatoric_uncertainty():
-    p = mc([[0.5, 0.5]], [[0.5, 0.5]])
-    assert bald_scores(p).item() == pytest.approx(0.0, abs=1e-12)
+    p = mc([[0.5, 0.5], [0.9, 0.1]], [[0.5, 0.5], [0.1, 0.9]])  # item 0: both passes unsure alike
+    assert bald_scores(p)[0].item() == pytest.approx(0.0, abs=1e-12)
+    assert bald_scores(p)[1].item() > 0.3  # item 1: the passes disagree
     view = view_of(p)
-    assert get_strategy("entropy_mc").score(view).item() == pytest.approx(LOG2, abs=1e-12)
+    assert get_strategy("entropy_mc").score(view)[0].item() == pytest.approx(LOG2, abs=1e-12)
 
 
 def test_bald_is_non_negative_on_random_inputs():
@@ -80,17 +82,36 @@ def test_identical_passes_give_zero_bald_and_mean_std():
     assert torch.allclose(mean_std_scores(p), torch.zeros(20, dtype=torch.float64), atol=1e-12)
 
 
-@pytest.mark.parametrize(("mc_name", "det_name"), [("entropy_mc", "entropy"), ("margin_mc", "margin"),
-                                                   ("least_conf_mc", "least_conf")])
-def test_mc_variant_with_identical_passes_equals_deterministic(mc_name, det_name):
+@pytest.mark.parametrize(("mc_fn", "det_name"), [(entropy_scores, "entropy"), (margin_scores, "margin"),
+                                                 (least_conf_scores, "least_conf")])
+def test_mc_mean_of_identical_passes_equals_deterministic(mc_fn, det_name):
     probs = random_mc(1, 40, 4, seed=3)[0]
-    unl = torch.arange(100, 140)
-    mc_view = view_of(probs.expand(5, 40, 4), unl)
-    det_view = PoolView.from_tensors(unl, probs=probs)
-    a = get_strategy(mc_name, mc_samples=5).query(mc_view, 10)
-    b = get_strategy(det_name).query(det_view, 10)
-    assert torch.equal(a.indices, b.indices)
-    assert torch.allclose(a.scores, b.scores)
+    det_view = PoolView.from_tensors(torch.arange(100, 140), probs=probs)
+    assert torch.allclose(mc_fn(mc_mean(probs.expand(5, 40, 4))), get_strategy(det_name).score(det_view))
+
+
+@pytest.mark.parametrize("name", ["entropy_mc", "margin_mc", "least_conf_mc", "bald", "mean_std", "batch_bald",
+                                  "var_ratio"])
+def test_mc_strategies_refuse_a_view_with_identical_passes(name):
+    """The DeepAL+ bug: identical passes make BALD rank by rounding noise; every MC strategy refuses them."""
+    probs = random_mc(1, 40, 4, seed=3)[0]
+    params = {"mode": "mc", "mc_samples": 5} if name == "var_ratio" else {"mc_samples": 5}
+    s = get_strategy(name, **params)
+    for same in (probs.expand(5, 40, 4), probs.float().expand(5, 40, 4) + 1e-7 * (torch.arange(5) % 2)[:, None, None]):
+        with pytest.raises(ValueError, match=r"\(5, 40, 4\): all 5 MC-dropout passes are identical"):
+            s.query(view_of(same), 10)
+    noisy = random_mc(5, 40, 4, seed=3)  # real disagreement between passes: accepted
+    assert len(s.query(view_of(noisy), 10, torch.Generator().manual_seed(0)).indices) == 10
+
+
+def test_identical_pass_guard_costs_one_host_sync():
+    from alkit.strategies.scores import check_mc_passes_differ
+    from alkit.testing import count_host_syncs
+
+    p = random_mc(5, 40, 4, seed=3)
+    with count_host_syncs() as n:
+        assert check_mc_passes_differ(p) is p
+    assert n.total == 1
 
 
 def test_mc_mean_rows_sum_to_one():

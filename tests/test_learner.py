@@ -129,6 +129,46 @@ def test_mc_without_dropout_is_a_clear_error():
         lr.mc_probs(x, 3, seed=0)
 
 
+def test_mc_with_dropout_rate_zero_is_a_clear_error():
+    """A dropout layer with p = 0 makes all T passes one network (the DeepAL+ bug): refused, naming the rate."""
+    x, y = blobs()
+    lr = Learner("mlp", (5,), 3, TrainConfig(epochs=1), device="cpu", model_kwargs={"dropout": 0.0})
+    lr.fit(x, y, seed=0)
+    with pytest.raises(ModelError, match=r"dropout rate is 0 in all 1 dropout layer\(s\)"):
+        lr.mc_probs(x, 3, seed=0)
+
+
+def test_mc_passes_without_effect_are_a_clear_error():
+    """Dropout with p > 0 whose masks cannot change the output (it drops a constant-zero feature): caught on the passes."""
+    class DeadDrop(ALModel):
+        def __init__(self):
+            super().__init__(nn.Sequential(nn.Linear(5, 8), nn.ReLU()),
+                             nn.Sequential(nn.Dropout(0.5), nn.Linear(8, 3)), (5,), 3)
+
+        def mc_split(self):
+            prefix, suffix = super().mc_split()
+            return prefix, nn.Sequential(_Zero(), *suffix)  # the dropout only ever sees zeros
+
+    class _Zero(nn.Module):
+        def forward(self, h):
+            return torch.zeros_like(h)
+
+    x, y = blobs()
+    lr = Learner(DeadDrop, (5,), 3, TrainConfig(epochs=1), device="cpu")
+    lr.fit(x, y, seed=0)
+    with pytest.raises(ModelError, match=r"all 4 MC-dropout passes came out identical on 120 items"):
+        lr.mc_probs(x, 4, seed=0)
+    assert lr.mc_probs(x, 1, seed=0).shape == (1, 120, 3)  # one pass cannot be compared: allowed
+
+
+def test_mc_with_active_dropout_passes_differ():
+    x, y = blobs()
+    lr = learner(epochs=2)
+    lr.fit(x, y, seed=0)
+    m = lr.mc_probs(x, 4, seed=0)
+    assert (m - m[:1]).abs().amax() > 1e-3
+
+
 def test_holdout_validation_selects_best_and_stops_early():
     x, y = blobs(n=200)
     lr = learner(epochs=40, validation="holdout", val_fraction=0.25, patience=3)
@@ -204,3 +244,78 @@ def test_mc_probs_consistent_masks_on_lenet_conv_dropout():
     m = lr.mc_probs(torch.cat([x[:2], x[:2]]), 5, seed=0)
     assert m.shape == (5, 4, 4) and torch.allclose(m[:, :2], m[:, 2:], atol=1e-6)
     assert (m[0] - m[1]).abs().max() > 1e-4
+
+
+# ------------------------------------------------------------------ seeded(): every global generator
+class _FakeGen:
+    def __init__(self, log, name):
+        self.log, self.name = log, name
+
+    def manual_seed(self, seed):
+        self.log.append((self.name, "seed", seed))
+        return self
+
+
+def test_seeded_restores_the_cpu_generator_and_seeds_the_block():
+    from alkit.learner import seeded
+
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    with seeded(5, torch.device("cpu")):
+        inside = torch.rand(3)
+    assert torch.equal(torch.rand(3), expected)  # the state before the block is back
+    with seeded(5, torch.device("cpu")):
+        assert torch.equal(torch.rand(3), inside)  # same seed, same draws
+    with pytest.raises(RuntimeError, match="boom"), seeded(6, torch.device("cpu")):
+        raise RuntimeError("boom")
+    torch.manual_seed(7)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_seeded_forks_every_cuda_device_and_mps(monkeypatch):
+    """With fakes for two initialised CUDA devices and MPS: each is seeded in the block and restored after it."""
+    import alkit.device as dev_mod
+    from alkit.learner import seeded
+
+    log, states = [], {"cuda0": "c0", "cuda1": "c1", "mps": "m"}
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda i: states[f"cuda{i}"])
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, i: log.append((f"cuda{i}", "restore", s)))
+    monkeypatch.setattr(torch.cuda, "default_generators", (_FakeGen(log, "cuda0"), _FakeGen(log, "cuda1")))
+    monkeypatch.setattr(dev_mod, "_mps_available", lambda: True)
+    monkeypatch.setattr(torch.mps, "get_rng_state", lambda: states["mps"])
+    monkeypatch.setattr(torch.mps, "set_rng_state", lambda s: log.append(("mps", "restore", s)))
+    monkeypatch.setattr(torch.mps, "manual_seed", lambda s: log.append(("mps", "seed", s)))
+    with seeded(11, torch.device("cpu")):
+        assert sorted(log) == [("cuda0", "seed", 11), ("cuda1", "seed", 11), ("mps", "seed", 11)]
+        log.clear()
+    assert sorted(log) == [("cuda0", "restore", "c0"), ("cuda1", "restore", "c1"), ("mps", "restore", "m")]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_seeded_restores_every_real_cuda_device():
+    from alkit.learner import seeded
+
+    torch.cuda.init()
+    before = [torch.cuda.get_rng_state(i) for i in range(torch.cuda.device_count())]
+    with seeded(3, torch.device("cuda")):
+        inside = torch.rand(4, device="cuda")
+    assert all(torch.equal(torch.cuda.get_rng_state(i), s) for i, s in enumerate(before))
+    with seeded(3, torch.device("cuda")):
+        assert torch.equal(torch.rand(4, device="cuda"), inside)
+
+
+def test_gan_and_autoencoder_builders_leave_the_global_generators_alone(tmp_path):
+    from alkit.gan import build_gan, load_or_train_autoencoder
+
+    torch.manual_seed(9)
+    expected = torch.rand(3)
+    torch.manual_seed(9)
+    g1, _ = build_gan((6,), latent_dim=4, seed=2)
+    load_or_train_autoencoder(torch.rand(20, 6, generator=torch.Generator().manual_seed(0)), code_dim=3,
+                              iterations=1, batch_size=8, workspace=tmp_path)
+    assert torch.equal(torch.rand(3), expected)
+    g2, _ = build_gan((6,), latent_dim=4, seed=2)
+    assert all(torch.equal(a, b) for a, b in zip(g1.parameters(), g2.parameters()))

@@ -48,10 +48,12 @@ def test_two_rounds_on_digits(digits, tmp_path):
     assert {e.data["phase"] for e in events if e.kind == "phase"} >= {"train", "infer", "query", "evaluate"}
 
 
-def test_same_seed_same_selections_different_seed_differs(digits):
-    a = run_active_learning(cfg(), dataset=digits)
-    b = run_active_learning(cfg(), dataset=digits)
-    c = run_active_learning(cfg(seed=1), dataset=digits)
+def test_same_seed_same_selections_different_seed_differs(digits, device):
+    # CUDA's index_add_ / cuDNN kernels are nondeterministic: there the guarantee needs deterministic=True.
+    kw = {"device": str(device), "deterministic": device.type == "cuda"}
+    a = run_active_learning(cfg(**kw), dataset=digits)
+    b = run_active_learning(cfg(**kw), dataset=digits)
+    c = run_active_learning(cfg(seed=1, **kw), dataset=digits)
     sel = lambda r: [h.selected for h in r.history]  # noqa: E731
     assert sel(a) == sel(b)
     assert [h.accuracy for h in a.history] == [h.accuracy for h in b.history]
@@ -209,3 +211,50 @@ def test_a_strategy_timing_named_like_a_phase_does_not_add_to_that_phase(digits)
     res = run.step()
     assert res.timings["query.train"] == 1000.0
     assert res.timings["train"] < 100.0
+
+
+def test_deterministic_mode_holds_during_rounds_and_is_restored(digits, monkeypatch):
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    seen = []
+    cb = lambda e: seen.append(torch.are_deterministic_algorithms_enabled())  # noqa: E731
+    assert not torch.are_deterministic_algorithms_enabled()
+    run = ALRun(cfg(rounds=1, deterministic=True), dataset=digits, callbacks=[cb])
+    run.run()
+    assert seen and all(seen)  # every event of both rounds saw deterministic kernels
+    assert not torch.are_deterministic_algorithms_enabled() and not torch.backends.cudnn.deterministic
+    import os
+
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    seen.clear()
+    ALRun(cfg(rounds=1), dataset=digits, callbacks=[cb]).run()
+    assert seen and not any(seen)  # the default leaves torch's flags alone
+
+
+def test_cli_run_has_the_deterministic_flag():
+    from alkit.cli import build_parser
+
+    assert build_parser().parse_args(["run", "--deterministic"]).deterministic is True
+    assert build_parser().parse_args(["run"]).deterministic is None  # unset: ALConfig's default (False)
+
+
+def test_deterministic_algorithms_context_restores_flags_and_warns_late_cublas(monkeypatch):
+    from alkit.device import deterministic_algorithms
+
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    torch.use_deterministic_algorithms(True, warn_only=True)  # a caller's own setting survives the block
+    try:
+        with deterministic_algorithms(True):
+            assert torch.are_deterministic_algorithms_enabled()
+            assert not torch.is_deterministic_algorithms_warn_only_enabled()
+            assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+        assert torch.is_deterministic_algorithms_warn_only_enabled()
+        with deterministic_algorithms(False):
+            assert torch.is_deterministic_algorithms_warn_only_enabled()  # False: nothing touched
+    finally:
+        torch.use_deterministic_algorithms(False)
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    with pytest.warns(RuntimeWarning, match="CUDA was initialised before CUBLAS_WORKSPACE_CONFIG"):
+        with deterministic_algorithms(True):
+            pass
+    assert not torch.are_deterministic_algorithms_enabled()

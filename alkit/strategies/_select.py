@@ -8,14 +8,18 @@ __all__ = ["top_k", "check_budget"]
 
 
 def check_budget(budget: int, n_unlabeled: int) -> int:
-    """Validate a query budget and return ``min(budget, n_unlabeled)``.
+    """Validate a query budget against the unlabeled pool and return it as an ``int``.
+
+    A strategy asked for more items than the pool holds would have to return fewer, or pad;
+    neither is what the caller meant, so both ends are errors (the loop asks for
+    ``min(query, N_U)``).
 
     Raises
     ------
     TypeError
         When ``budget`` is not an integer (bools are rejected too).
     ValueError
-        When ``budget`` is negative.
+        When ``budget`` lies outside ``1 .. n_unlabeled``.
     """
     if isinstance(budget, bool) or not isinstance(budget, int):
         try:
@@ -27,9 +31,11 @@ def check_budget(budget: int, n_unlabeled: int) -> int:
                 raise TypeError
         except TypeError:
             raise TypeError(f"budget must be an integer, got {budget!r} ({type(budget).__name__})") from None
-    if budget < 0:
-        raise ValueError(f"budget must be >= 0, got {budget}")
-    return min(budget, n_unlabeled)
+    if not 1 <= budget <= n_unlabeled:
+        if n_unlabeled < 1:
+            raise ValueError(f"budget {budget}: the unlabeled pool is empty (N_U = 0), there is nothing to query")
+        raise ValueError(f"budget must lie in 1..N_U = 1..{n_unlabeled} (the unlabeled pool), got {budget}")
+    return int(budget)
 
 
 def top_k(

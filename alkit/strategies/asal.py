@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from alkit import gan as _gan
+from alkit.device import exact_dtype
 from alkit.strategies._registry import register_strategy
 from alkit.strategies._view import PoolView
 from alkit.strategies.base import Selection, Strategy
@@ -55,22 +56,31 @@ class PCA:
         return (x.flatten(1).to(self.mean.dtype) - self.mean) @ self.components
 
 
-def fit_pca(x: torch.Tensor, n_components: int = 50) -> PCA:
-    """Exact PCA of ``x`` ``(N, D)`` by the eigendecomposition of the D x D covariance (float64).
+def fit_pca(x: torch.Tensor, n_components: int = 50, *, dtype: torch.dtype | None = None) -> PCA:
+    """Exact PCA of ``x`` ``(N, D)`` by the eigendecomposition of the D x D covariance.
 
     Components are sorted by decreasing variance; each one's sign is fixed so that its entry of
     largest magnitude is positive (deterministic, no generator). ``p = min(n_components, D)``.
+    The mean and covariance are accumulated in ``dtype``, by default
+    :func:`alkit.device.exact_dtype`: float64, float32 on MPS (which has no float64). MPS has no
+    eigendecomposition either, so there the D x D covariance goes to the CPU for ``eigh`` (in
+    float64) and the components come back: one D x D transfer per fit, explicit.
     """
     x = x.flatten(1)
     n, d = x.shape
     p = max(1, min(int(n_components), d))
-    mean = x.double().mean(0)
-    cov = torch.zeros(d, d, dtype=torch.float64, device=x.device)
+    dt = exact_dtype(x.device) if dtype is None else dtype
+    mean = x.to(dt).mean(0)
+    cov = torch.zeros(d, d, dtype=dt, device=x.device)
     for s in range(0, n, _ROW_CHUNK):
-        xc = x[s:s + _ROW_CHUNK].double() - mean
+        xc = x[s:s + _ROW_CHUNK].to(dt) - mean
         cov += xc.T @ xc
     cov /= max(n - 1, 1)
-    _, vecs = torch.linalg.eigh(cov)  # ascending eigenvalues
+    if x.device.type == "mps":  # pragma: no cover - no MPS here; linalg.eigh has no MPS kernel
+        _, vecs = torch.linalg.eigh(cov.cpu().double())
+        vecs = vecs.to(x.device, dt)
+    else:
+        _, vecs = torch.linalg.eigh(cov)  # ascending eigenvalues
     comps = vecs.flip(1)[:, :p]
     pivot = comps.abs().argmax(0)
     sign = torch.sign(comps.gather(0, pivot.unsqueeze(0))).squeeze(0)
@@ -266,6 +276,8 @@ class _GANRetrieval(Strategy):
 
     needs = frozenset({"inputs", "labeled_inputs", "model"})
     in_demo = False  # one-off GAN training (minutes on a CPU for images)
+    #: The GAN, PCA and index depend on the whole pool (labeled or not) and the hyperparameters only.
+    resume_state = {"_state": "rebuilt"}
     features: str = "pixels"
     ae_code_dim: int = 64
     ae_iterations: int = 500

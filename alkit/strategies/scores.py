@@ -10,6 +10,7 @@ import torch
 
 __all__ = [
     "check_probs",
+    "check_mc_passes_differ",
     "entropy",
     "entropy_scores",
     "margin_scores",
@@ -34,6 +35,32 @@ def check_probs(probs: torch.Tensor, *, mc: bool = False) -> torch.Tensor:
     if probs.numel() and not bool(torch.isfinite(probs).all()):
         raise ValueError("probabilities contain NaN or inf")
     return probs
+
+
+def check_mc_passes_differ(mc_probs: torch.Tensor, what: str = "mc_probs") -> torch.Tensor:
+    r"""Refuse an MC-dropout stack ``(T, N, K)`` whose ``T >= 2`` passes are all identical.
+
+    Identical passes come from a model whose dropout is inactive (rate 0, or no dropout layer):
+    BALD and MeanSTD are then 0 up to rounding and would rank the pool by floating-point noise (the
+    DeepAL+ ResNet-18 bug). "Identical" means that no probability differs from the first pass's by
+    more than ``8 * eps`` of the dtype (float32: 9.5e-7). One host sync; the input is returned.
+
+    Raises
+    ------
+    ValueError
+        Naming the stack's shape and the largest difference between passes.
+    """
+    t = mc_probs.shape[0]
+    if t < 2 or mc_probs.numel() == 0:
+        return mc_probs
+    spread = (mc_probs - mc_probs[:1]).abs().amax()
+    if bool(spread <= 8 * torch.finfo(mc_probs.dtype).eps):
+        raise ValueError(
+            f"{what} {tuple(mc_probs.shape)}: all {t} MC-dropout passes are identical (largest difference "
+            f"{float(spread):.1e}), so the model's dropout is inactive (rate 0?); MC-dropout scores would rank the "
+            "pool by rounding noise. Use a model with dropout rate > 0"
+        )
+    return mc_probs
 
 
 def entropy(probs: torch.Tensor, dim: int = -1) -> torch.Tensor:

@@ -8,6 +8,7 @@ from alkit.strategies._registry import register_strategy
 from alkit.strategies._view import PoolView
 from alkit.strategies.base import ScoreStrategy, Selection, Strategy
 from alkit.strategies.scores import (
+    check_mc_passes_differ,
     check_probs,
     entropy_scores,
     least_conf_scores,
@@ -151,7 +152,7 @@ class VariationRatio(ScoreStrategy):
     def score(self, view: PoolView) -> torch.Tensor:
         if self.required() == {"probs"}:
             return var_ratio_scores(view.probs)
-        mc = check_probs(view.mc_probs, mc=True)
+        mc = check_mc_passes_differ(check_probs(view.mc_probs, mc=True), "the view's mc_probs")
         a = var_ratio_mc_scores(mc)
         if self.secondary:
             a = a + (1.0 - mc.mean(dim=0).max(dim=-1).values) / (2 * mc.shape[0])
