@@ -564,7 +564,8 @@ class ALRun:
                 self.history.append(RoundResult(row["round"], row["n_labeled"], m.get("accuracy", math.nan),
                                                 m.get("per_class_accuracy", []), [], None, row["timings"],
                                                 row.get("extras") or {}))
-        store.set_status(run_id, "running")
+        # A complete run stays finished (resuming it only rebuilds the last model, e.g. to inspect it).
+        store.set_status(run_id, "finished" if self.done else "running")
         return self
 
 

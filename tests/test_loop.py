@@ -95,6 +95,16 @@ def test_resume_after_crash_matches_uninterrupted(digits, tmp_path, strategy, pa
     assert RunStore(tmp_path).get_run(run.run_id)["status"] == "finished"
 
 
+def test_resume_of_a_finished_run_keeps_it_finished(digits, tmp_path):
+    store = RunStore(tmp_path)
+    run = run_active_learning(cfg(rounds=1), store=store, dataset=digits)
+    again = ALRun.resume(RunStore(tmp_path), run.run_id, dataset=digits)
+    assert again.done and again.round == 1
+    assert RunStore(tmp_path).get_run(run.run_id)["status"] == "finished"
+    # the rebuilt model is the one the run ended with (same seed, same data)
+    assert again.learner.predict(digits.x_test).tolist() == run.learner.predict(digits.x_test).tolist()
+
+
 def test_initial_modes(digits):
     bal = ALRun(cfg(initial=30, initial_mode="balanced"), dataset=digits).initial_indices()
     counts = torch.bincount(digits.y_train[bal], minlength=10)
