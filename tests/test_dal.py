@@ -9,6 +9,7 @@ from alkit.strategies import PoolView, get_strategy
 from alkit.strategies import dal as dal_mod
 from alkit.strategies.dal import (
     class_weights,
+    default_caps,
     default_optim,
     first_stop_epoch,
     make_discriminator,
@@ -154,20 +155,52 @@ def test_biased_labeled_set_first_mini_query_comes_from_the_other_blob():
 def test_density_correction_against_kcenter():
     """(ii) L = 50 A + 50 B (B over-represented 2.5x): DAL's picks come mostly from the dense blob A.
 
-    The reference runs b = 400 in 10 mini-queries of 40; to stay fast this runs the first 5 of them
-    (b = 200, mini-queries of 40) on the reference's pool (8000 A + 2000 B). Measured over seeds 0-3:
-    DAL 1.000 / 0.975 / 0.970 / 0.970 from A, KCenter 0.600 / 0.570 / 0.560 / 0.605. (The full b = 400
-    run gave DAL 0.875 / 0.888 vs KCenter 0.610 / 0.580 for seeds 0 / 1.)
+    As the reference specifies it, with DAL's defaults: b = 400 in 10 mini-queries of 40 on the
+    reference's pool (8000 A + 2000 B), Ψ = identity, over the reference's two seeds; the requirement
+    (>= 0.85 from A, >= 0.2 above KCenter) is applied to the mean. Measured with
+    ``python -m benchmarks.dal_density`` (benchmarks/results/dal_density.json): seeds 0 / 1 give DAL
+    0.990 / 0.840 from A, KCenter 0.610 / 0.580; over seeds 0-7 DAL's mean is 0.910 (6 of 8 seeds
+    >= 0.85, the lowest 0.840), KCenter's 0.596. The previous default (1000 steps per training) gave
+    0.798 / 0.785 here and a mean of 0.757 over seeds 0-7. The outcome of one seed is sensitive to
+    floating-point details (each mini-query's 40 picks tend to come from one blob).
     """
-    seed = 0
-    x, is_b = _blobs(seed)
-    view = _view(x, _labeled(seed, 50, 50))
-    sel = get_strategy("dal", n_mini_queries=5, **TOY).query(view, 200, _gen(seed))
-    kc = get_strategy("kcenter").query(view, 200, _gen(seed))
-    dal_a = 1.0 - is_b[sel.indices].float().mean().item()
-    kc_a = 1.0 - is_b[kc.indices].float().mean().item()
-    assert dal_a >= 0.85
-    assert dal_a - kc_a >= 0.2
+    dal_a, kc_a = [], []
+    for seed in (0, 1):
+        x, is_b = _blobs(seed)
+        view = _view(x, _labeled(seed, 50, 50))
+        sel = get_strategy("dal", n_mini_queries=10).query(view, 400, _gen(seed))
+        kc = get_strategy("kcenter").query(view, 400, _gen(seed))
+        assert sel.extras["epochs"] == [100] * 10  # the default caps of a 2-D input: 100 epochs, no step cap
+        dal_a.append(1.0 - is_b[sel.indices].float().mean().item())
+        kc_a.append(1.0 - is_b[kc.indices].float().mean().item())
+    dal_mean, kc_mean = sum(dal_a) / 2, sum(kc_a) / 2
+    assert dal_mean >= 0.85, dal_a
+    assert dal_mean - kc_mean >= 0.2, (dal_a, kc_a)
+
+
+def test_default_caps_by_input_size(monkeypatch):
+    assert default_caps(2) == (100, None) and default_caps(29) == (100, None)  # the 20-wide discriminator
+    assert default_caps(30) == (1000, 1000) and default_caps(320) == (1000, 1000)
+    assert default_caps(28) == (100, None) and default_caps(512) == (500, 1000)
+    seen = []
+    real = dal_mod.train_discriminator
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs["max_epochs"], kwargs["max_steps"]))
+        return real(*args, **{**kwargs, "max_epochs": 1})
+
+    monkeypatch.setattr(dal_mod, "train_discriminator", spy)
+    for dim, expected in ((2, (100, None)), (40, (1000, 1000))):
+        seen.clear()
+        view = synthetic_view({"embeddings", "labeled_embeddings"}, n_pool=60, n_labeled=6, dim=dim)
+        get_strategy("dal", n_mini_queries=2).query(view, 4, _gen(0))
+        assert seen == [expected] * 2
+    seen.clear()
+    get_strategy("dal", n_mini_queries=1, max_steps=7, max_epochs=3).query(view, 2, _gen(0))
+    assert seen == [(3, 7)]
+    seen.clear()
+    get_strategy("dal", n_mini_queries=1, max_steps=None).query(view, 2, _gen(0))
+    assert seen == [(1000, None)]
 
 
 def test_indices_unique_disjoint_and_subsampled_before_every_mini_query(monkeypatch):
@@ -231,7 +264,8 @@ def test_score_on_pool_ranks_every_unlabeled_point():
 
 def test_invalid_settings_and_empty_labeled_set():
     view = synthetic_view({"embeddings", "labeled_embeddings"})
-    for bad in ({"n_mini_queries": 0}, {"subsample_ratio": 0}, {"max_epochs": 0}, {"score_on": "all"}):
+    for bad in ({"n_mini_queries": 0}, {"subsample_ratio": 0}, {"max_epochs": 0}, {"score_on": "all"},
+                {"max_steps": "fast"}, {"max_steps": 0}):
         with pytest.raises(ValueError):
             get_strategy("dal", **bad).query(view, 3, _gen())
     empty = synthetic_view({"embeddings", "labeled_embeddings"}, n_labeled=0)

@@ -25,6 +25,7 @@ __all__ = [
     "DiscriminativeActiveLearning",
     "DiscriminatorFit",
     "class_weights",
+    "default_caps",
     "default_optim",
     "first_stop_epoch",
     "make_discriminator",
@@ -71,6 +72,32 @@ def default_optim(dim: int) -> tuple[float, int, int]:
     return table.get(int(dim), (1e-3, 1000, 32))
 
 
+#: Inputs narrower than this get [DAL-code]'s 20-wide discriminator (256 otherwise).
+SMALL_INPUT = 30
+#: alkit's training caps: epochs of the 20-wide discriminator, optimiser steps of the 256-wide one.
+SMALL_EPOCHS, LARGE_STEPS = 100, 1000
+
+
+def default_caps(dim: int) -> tuple[int, int | None]:
+    """alkit's default ``(max_epochs, max_steps)`` of one discriminator training on a ``d``-dimensional input.
+
+    ``d < 30`` (the 20-wide discriminator): 100 epochs and no step cap; otherwise [DAL-code]'s epochs
+    (:func:`default_optim`) and at most 1000 optimiser steps. Why two units: the 256-wide
+    discriminator on alkit's 320-d LeNet features has 214,274 weights, the 20-wide one on 2-d inputs
+    942, so only the first needs a step cap to keep a query within a minute on a CPU (59K
+    Fashion-MNIST, 20 mini-queries: ``python -m benchmarks.seed_papers --only dal``). For the small
+    one epochs are the unit that matters: later mini-queries train on up to ``(1 + r)|L'|`` points,
+    and a fixed step budget gives them ever fewer passes (the reference's density toy, b = 400 in 10
+    mini-queries: 29 epochs in the first, 7 in the last under a 1000-step cap). Measured on that toy
+    (``python -m benchmarks.dal_density``, benchmarks/results/dal_density.json): mean share of the
+    picks from the dense blob over seeds 0-7 (the reference requires 0.85): 1000 steps 0.757,
+    5000 steps 0.814, 30 epochs 0.797, 50 epochs 0.827, 100 epochs 0.910 (KCenter 0.596).
+    """
+    if int(dim) < SMALL_INPUT:
+        return SMALL_EPOCHS, None
+    return default_optim(dim)[1], LARGE_STEPS
+
+
 def mini_query_sizes(k: int, n: int) -> list[int]:
     """Sizes of the mini-queries: ``min(n, k)`` of them, each ``k // n``, the last one taking the remainder."""
     if n < 1:
@@ -100,7 +127,7 @@ def make_discriminator(dim: int, width: int | None = None) -> nn.Sequential:
     Initialised like Keras' ``Dense`` defaults (Glorot-uniform weights, zero biases) from the global RNG,
     so build it inside :func:`alkit.learner.seeded`.
     """
-    width = (20 if dim < 30 else 256) if width is None else width
+    width = (20 if dim < SMALL_INPUT else 256) if width is None else width
     layers: list[nn.Module] = []
     fan_in = dim
     for _ in range(3):
@@ -210,6 +237,9 @@ def train_discriminator(
     n = x.shape[0]
     b1, b2, eps = 0.9, 0.999, 1e-7
     w = torch.tensor(weights, dtype=x.dtype, device=x.device)
+    # per-row factor w[y] / (size of the row's mini-batch): the last mini-batch may be smaller
+    batch_of_row = torch.full((n,), float(batch_size), dtype=x.dtype, device=x.device)
+    batch_of_row[(n // batch_size) * batch_size :] = float(n % batch_size or batch_size)
     mlp = _FlatMLP(net)
     m1 = torch.zeros_like(mlp.p)
     m2 = torch.zeros_like(mlp.p)
@@ -218,17 +248,19 @@ def train_discriminator(
     step = 0
     for _ in range(max_epochs):
         order = torch.randperm(n, generator=generator, device=x.device)
+        # one gather per epoch, then every mini-batch is a slice (a view)
+        xe, ye = x[order], y[order]
+        ye_f, ye_b = ye.to(x.dtype), ye.bool()
+        scale = w[ye] / batch_of_row
         correct = torch.zeros((), dtype=torch.long, device=x.device)
         for s in range(0, n, batch_size):
-            idx = order[s : s + batch_size]
-            xb, yb = x[idx], y[idx]
-            logits, hs = mlp.forward(xb)
-            correct += (logits[:, 1] > logits[:, 0]).eq(yb.bool()).sum()
-            grad = logits.softmax(1)
-            grad[:, 1] -= yb  # p - onehot(y) for two classes
-            grad[:, 0] -= 1 - yb
-            grad.mul_((w[yb] / yb.numel()).unsqueeze(1))
-            mlp.backward(grad, hs)
+            sl = slice(s, s + batch_size)
+            logits, hs = mlp.forward(xe[sl])
+            margin = logits[:, 1] - logits[:, 0]
+            correct += (margin > 0).eq(ye_b[sl]).sum()
+            # two-way softmax: p - onehot(y) = (-(d), d) with d = sigmoid(l1 - l0) - y
+            d = margin.sigmoid_().sub_(ye_f[sl]).mul_(scale[sl])
+            mlp.backward(torch.stack((d.neg(), d), 1), hs)
             step += 1
             m1.lerp_(mlp.g, 1.0 - b1)
             m2.mul_(b2).addcmul_(mlp.g, mlp.g, value=1.0 - b2)
@@ -290,14 +322,17 @@ class DiscriminativeActiveLearning(Strategy):
     lr : float or None
         Adam learning rate; None: [DAL-code]'s rule by representation size (:func:`default_optim`).
     max_epochs : int or None
-        Epoch cap of one discriminator training; None: [DAL-code]'s rule (200–1000).
+        Epoch cap of one discriminator training; None: alkit's rule (:func:`default_caps`): 100 for
+        inputs narrower than 30, else [DAL-code]'s (200–1000).
     batch_size : int or None
         Mini-batch size of the discriminator; None: [DAL-code]'s rule (32–1024).
-    max_steps : int or None
-        Step budget of one discriminator training, checked at the end of each epoch (default 1000).
-        ⚠ [DAL-code] caps epochs only (200–1000); on features where the discriminator cannot reach
-        ``stop_accuracy`` (alkit's LeNet on Fashion-MNIST: proxy H-divergence ≈ 0.2 after 5 epochs)
-        that means hours per query on a CPU. ``None`` restores the epoch caps alone.
+    max_steps : int, None or "auto"
+        Step budget of one discriminator training, checked at the end of each epoch. ``"auto"``
+        (default, :func:`default_caps`): 1000 for the 256-wide discriminator (inputs of 30 or more
+        dimensions), none for the 20-wide one, which the epoch cap bounds. ⚠ [DAL-code] caps epochs
+        only (200–1000); on features where the discriminator cannot reach ``stop_accuracy`` (alkit's
+        LeNet on Fashion-MNIST: proxy H-divergence ≈ 0.2 after 5 epochs) that means hours per query on
+        a CPU. ``None`` leaves the epoch cap alone; ``max_steps=None, max_epochs=1000`` is [DAL-code].
     stop_accuracy : float
         Stop at the end of the first epoch whose training accuracy is strictly above this ([DAL-code]: 0.98;
         not trained to 100 % on purpose, so points near labeled ones keep a lower ``P(u)``).
@@ -317,6 +352,9 @@ class DiscriminativeActiveLearning(Strategy):
     * the discriminator's optimiser/epochs/batch table is [DAL-code]'s, keyed on the representation
       size ``d``: alkit's LeNet gives ``d = 320`` and its MLP ``d = 128``, so they fall under the
       "other size" (Adam 1e-3, ≤ 1000 epochs, batch 32) and "128" (Adam 1e-4, ≤ 1000, batch 128) rows;
+    * the training caps are alkit's (:func:`default_caps`): [DAL-code]'s epochs plus 1000 steps for
+      the 256-wide discriminator, 100 epochs (not 1000) for the 20-wide one on inputs narrower than 30
+      (2-D toys; ``python -m benchmarks.dal_density --caps paper`` runs [DAL-code]'s cap);
     * the training accuracy checked by the stopping rule is Keras' running epoch accuracy (mini-batch
       predictions before each update, unweighted), as in [DAL-code]'s ``DiscriminativeEarlyStopping``;
     * initialisation follows Keras' ``Dense`` defaults (Glorot-uniform, zero bias) and Adam uses Keras'
@@ -326,7 +364,8 @@ class DiscriminativeActiveLearning(Strategy):
 
     Cost: ``n`` trainings on at most ``(1 + subsample_ratio)|L'|`` points each, independent of ``N_U``
     (with ``score_on="subsample"``). When the discriminator cannot reach ``stop_accuracy`` (``L'`` drawn
-    like the pool, e.g. random embeddings) every training runs to ``max_epochs``; cap it for quick runs.
+    like the pool, e.g. random embeddings) every training runs to its cap (``max_epochs`` /
+    ``max_steps``); lower them for quick runs.
 
     References
     ----------
@@ -346,7 +385,7 @@ class DiscriminativeActiveLearning(Strategy):
         lr: float | None = None,
         max_epochs: int | None = None,
         batch_size: int | None = None,
-        max_steps: int | None = 1000,
+        max_steps: int | str | None = "auto",
         stop_accuracy: float = 0.98,
         score_on: str = "subsample",
     ) -> None:
@@ -366,8 +405,11 @@ class DiscriminativeActiveLearning(Strategy):
             raise ValueError(f"subsample_ratio must be > 0, got {self.subsample_ratio!r}")
         for name in ("max_epochs", "batch_size", "max_steps"):
             v = getattr(self, name)
+            if name == "max_steps" and v == "auto":
+                continue
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-                raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
+                extra = ", 'auto'" if name == "max_steps" else ""
+                raise ValueError(f"{name} must be a positive integer{extra} or None, got {v!r}")
         if self.lr is not None and not self.lr > 0:
             raise ValueError(f"lr must be > 0 or None, got {self.lr!r}")
         if self.score_on not in ("subsample", "pool"):
@@ -382,9 +424,11 @@ class DiscriminativeActiveLearning(Strategy):
         if lab.shape[0] == 0:
             raise ValueError("dal needs a non-empty labeled set: the discriminator learns labeled vs unlabeled")
         dev, n_u, dim = emb.device, emb.shape[0], emb.shape[1]
-        lr0, epochs0, batch0 = default_optim(dim)
+        lr0, _, batch0 = default_optim(dim)
+        epochs0, steps0 = default_caps(dim)
         lr = lr0 if self.lr is None else float(self.lr)
         max_epochs = epochs0 if self.max_epochs is None else self.max_epochs
+        max_steps = steps0 if self.max_steps == "auto" else self.max_steps
         batch = batch0 if self.batch_size is None else self.batch_size
 
         # L' = L plus the points moved so far (rows of emb); `avail` marks the unlabeled rows not moved yet.
@@ -410,7 +454,7 @@ class DiscriminativeActiveLearning(Strategy):
                 net = make_discriminator(dim).to(device=dev, dtype=emb.dtype)
             fit = train_discriminator(net, x, y, class_weights(n_lab, sub.numel()), lr=lr, max_epochs=max_epochs,
                                       batch_size=batch, stop_accuracy=self.stop_accuracy, generator=generator,
-                                      max_steps=self.max_steps)
+                                      max_steps=max_steps)
             tb = time.perf_counter()
             p_lab = _prob_unlabeled(net, x_lab)
             if self.score_on == "subsample":
