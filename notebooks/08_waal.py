@@ -20,11 +20,15 @@
 
 # %%
 
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
 
 import alkit
-from alkit.notebook import SOLUTIONS, Exercise, interact, pick
+from alkit.data import load_dataset
+from alkit.lessons import SOLUTIONS, Exercise, interact, pick
 from alkit.strategies import top_k
 from alkit.strategies.waal import (
     WAALCritic,
@@ -35,7 +39,7 @@ from alkit.strategies.waal import (
     waal_critic_step,
     waal_uncertainty,
 )
-from alkit.viz.adversarial import curves_figure, show, tradeoff_figure, waal_query_figure
+from alkit.viz.discriminators import curves_figure, show, tradeoff_figure, waal_query_figure
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -224,8 +228,7 @@ for s, run in runs.items():
 
 # %%
 run = runs["correct"]
-view = alkit.build_view(run.needs, run.learner, run.dataset, run.labeled_indices(), run.unlabeled_indices(),
-                        run.labels)
+view = run.view_for()  # what the run's next query would see
 U = waal_uncertainty(view.probs)
 g_crit, fitted = run.strategy.critic_values(view)
 y_pool = run.dataset.y_train[view.unlabeled]
@@ -270,8 +273,7 @@ for i, eta in enumerate(ETAS):
           f"shared with η = 0: {rows['picks shared with η = 0'][i]:2d}, classes {rows['classes among the picks'][i]}")
 
 # the same sweep on the official-sign critic
-view_o = alkit.build_view(runs["official"].needs, runs["official"].learner, runs["official"].dataset,
-                          runs["official"].labeled_indices(), runs["official"].unlabeled_indices(), runs["official"].labels)
+view_o = runs["official"].view_for()
 U_o = waal_uncertainty(view_o.probs)
 g_o, _ = runs["official"].strategy.critic_values(view_o)
 official_same = all(torch.equal(picks(eta, g_o, U_o), picks(0.0, g_o, U_o)) for eta in ETAS)
@@ -286,6 +288,121 @@ print(f"official-sign critic: spread of g over the pool {float(g_o.max() - g_o.m
 # the critic moves many picks. (Where the official sign has collapsed the critic to a constant, η does
 # nothing at all and WAAL degenerates to pure uncertainty sampling; the last line above says whether
 # that happened in this run.)
+
+# %% [markdown]
+# ## 5. Does the critic find what the labeled set misses? A family of sampling-bias layouts
+#
+# WAAL's Fig. 1 promise: on a sampling-bias pool (initial labels only at two extremes) its diversity term
+# $-\eta g$ steers the query to regions the labeled set does not cover, which pure uncertainty sampling
+# never visits (lesson 03). `alkit.data.sampling_bias_layout` builds a family of such pools: a class-0
+# cluster at $x=-\text{far}$ and a class-1 cluster at $x=+\text{far}$ hold the initial labels, a class-0
+# band may fill the middle, and the **target** — an unexplored cluster — sits elsewhere (a pocket beside
+# the band as in `sampling_bias`, at its other end, twice as wide, an island above the band, beyond an
+# extreme, filling the gap, small and far). The figure is the **target share**: the fraction of all
+# queried points that fall in the target. Random's expected share is the target's share of the pool.
+#
+# Here: one layout (a class-0 island beyond the class-1 extreme), WAAL with its defaults and Random, through
+# the real loop; after every round we probe the critic the next query will use. A second WAAL run swaps the
+# critic's ReLU for a LeakyReLU and uses γ = 1 (`critic_activation="leaky_relu", bias="one"`): a critic that
+# cannot die and has to separate $L$ from $U$.
+
+# %%
+SB_LAYOUT = "island_beyond"
+SB_SEEDS = pick([2], [0, 1, 2])
+SB_ROUNDS = pick(2, 4)  # query rounds on the 300-point pool, b = 10 (as benchmarks/waal_layouts.py)
+SB_B = 10
+
+
+def sb_run(strategy, seed, **params):
+    """Target share of all picks, and per WAAL query: critic spread, the η-gap, picks vs the η = 0 picks."""
+    ds = load_dataset("sampling_bias_layout", layout=SB_LAYOUT, n_samples=300, n_test=300, seed=seed)
+    target = torch.tensor(ds.info["group_train"]) == ds.info["target_group"]
+    cfg = alkit.ALConfig(dataset="sampling_bias", strategy=strategy, strategy_params=params, initial_mode="dataset",
+                         query=SB_B, rounds=SB_ROUNDS, device="cpu", seed=seed)
+    sb_al = alkit.ALRun(cfg, dataset=ds)
+    probes = []
+    while not sb_al.done:
+        sb_al.step()
+        if strategy != "waal" or sb_al.done:
+            continue
+        v = sb_al.view_for()
+        u = waal_uncertainty(v.probs)
+        g, _ = sb_al.strategy.critic_values(v)
+        t = target[v.unlabeled]
+        probes.append({
+            "critic spread": float(g.max() - g.min()),
+            # how far the most uncertain target point is behind the b-th most uncertain point: the critic
+            # term eta * g lies in (0, eta), so no target point can be picked when this exceeds eta
+            "U gap": float(u[t].min() - u.sort().values[SB_B - 1]),
+            "critic picks target": float(t[top_k(g, SB_B)].float().mean()),
+            "target predicted 1": float((v.probs[t].argmax(1) == 1).float().mean()),
+            "WAAL picks = eta-0 picks": torch.equal(top_k(-(u - sb_al.strategy.eta * g), SB_B), top_k(-u, SB_B)),
+        })
+    picks = torch.tensor([i for h in sb_al.history[1:] for i in h.selected])
+    return float(target[picks].float().mean()), probes
+
+
+sb = {name: [sb_run(strategy, s, **params) for s in SB_SEEDS] for name, (strategy, params) in {
+    "waal": ("waal", {}), "waal_live": ("waal", {"critic_activation": "leaky_relu", "bias": "one"}),
+    "random": ("random", {})}.items()}
+for name, sb_rows in sb.items():
+    print(f"{name:9s} target share per seed {[round(r[0], 3) for r in sb_rows]}")
+    for seed, (_, probes) in zip(SB_SEEDS, sb_rows, strict=True):
+        for i, p in enumerate(probes):
+            print(f"    seed {seed}, query {i + 1}: " + ", ".join(
+                f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in p.items()))
+
+# %% [markdown]
+# What the probes show (checked at the end of the lesson):
+#
+# * **Critic collapse.** With the defaults the critic is dead after training: its spread over the pool is
+#   (near) zero. Its hidden ReLUs end negative on every feature — the task model's features grow while it
+#   fits ten labels — and once the last unit dies, $g$ is a constant whose gradient, and the gradient
+#   penalty's, vanishes: nothing revives it. γ is not the cause: with γ = 1 the ReLU critic dies too
+#   (counted over the benchmark's runs below); a LeakyReLU critic stays alive. A constant critic shifts every score alike, so
+#   WAAL's picks are exactly the η = 0 picks: **pure uncertainty sampling**, which stays on the boundary
+#   between the two labeled extremes and never visits the island.
+# * **The η balance.** With a live critic the spread is back, and in some rounds the critic alone would
+#   pick the island, yet WAAL still does not: the model predicts the island confidently (as class 1, the
+#   side of its nearest labels), so its smallest bound $U$ is more than η = 5 above the $b$-th smallest of
+#   the pool, and $\eta g < \eta$ cannot close that gap.
+#
+# So WAAL finds an unexplored region only when it is also **uncertain** there: when the region straddles
+# the current decision boundary. The whole family, five seeds each (`python -m benchmarks.waal_layouts`,
+# which also runs DAL, KCenter and BADGE and stores every probe; read from its results file when present):
+
+# %%
+table_path = Path(alkit.__file__).resolve().parents[1] / "benchmarks" / "results" / "waal_layouts.json"
+if table_path.exists():
+    table = json.loads(table_path.read_text())["default"]["table"]
+    cols = list(dict.fromkeys(n for row in table.values() for n in row))
+    print(f"{'layout':14s}" + "".join(f"{n:>17s}" for n in cols))
+    for layout, row in table.items():
+        print(f"{layout:14s}" + "".join(f"{row[n]['mean']:>10.3f} ±{row[n]['std']:.3f}" if n in row else f"{'':>17s}"
+                                        for n in cols))
+    waal_wins = sorted(lay for lay, row in table.items() if row["waal"]["mean"] >= row["random"]["mean"])
+    eta50_wins = sorted(lay for lay, row in table.items() if row["waal_live_eta50"]["mean"] >= row["random"]["mean"])
+    print("layouts where WAAL's mean target share >= Random's:", waal_wins, "| with a live critic and η = 50:",
+          eta50_wins)
+    runs_ = json.loads(table_path.read_text())["default"]["runs"]
+    dead = {v: [p["g_spread"] < 1e-3 for r in runs_ if r["strategy"] == v for p in r.get("probes", [])]
+            for v in ("waal", "waal_one", "waal_live", "waal_live_eta50")}
+    for v, flags in dead.items():
+        print(f"{v:16s} critic dead (spread < 1e-3) in {sum(flags)} of {len(flags)} probed queries")
+
+# %% [markdown]
+# Read the table row by row. WAAL (defaults, or with the live critic) reaches Random's share only on
+# `pocket_right` and `gap`, the two layouts whose target lies where the first model's boundary is —
+# there uncertainty sampling alone finds it. Everywhere else (a pocket away from the boundary, an island
+# above the band or beyond an extreme, a small far island) it takes less than Random, on three of the five
+# nothing at all. Raising η tenfold with a live critic (`waal_live_eta50`, η = 50) adds the island above
+# the band and the small far island, not the pockets nor the island beyond the extreme: the critic does
+# not single out the target among the unexplored regions (the band is unexplored too). KCenter
+# (coverage) takes at least Random's share on six of the seven layouts, BADGE (gradient embeddings,
+# k-means++) on five: their diversity does not have to outbid an unbounded uncertainty term. The honest
+# condition for
+# WAAL's Fig. 1 promise is therefore: **the unexplored region must also be uncertain for the current
+# model** — and with the paper's ReLU critic the diversity term is usually gone altogether.
 
 # %% [markdown]
 # ## Exercises
@@ -337,3 +454,24 @@ assert all(np.diff(rows["mean U of the picks"]) >= -1e-4) and all(np.diff(rows["
 assert rows["mean g of the picks"][-1] > rows["mean g of the picks"][0]
 assert rows["picks shared with η = 0"][0] == B and rows["picks shared with η = 0"][-1] < B
 assert torch.equal(shown_pos, picks(5.0))
+# 5. sampling-bias layouts: the default critic is dead and WAAL is pure uncertainty sampling, which never
+#    picks the island while Random does; a live critic is not enough: where it alone would pick the island,
+#    the island's bound U is more than eta above the b-th smallest, and WAAL still takes none of it
+waal_probes = [p for _, probes in sb["waal"] for p in probes]
+live_probes = [p for _, probes in sb["waal_live"] for p in probes]
+assert all(p["critic spread"] < 1e-3 and p["WAAL picks = eta-0 picks"] for p in waal_probes)
+assert all(share == 0.0 for share, _ in sb["waal"]) and np.mean([share for share, _ in sb["random"]]) > 0
+assert all(p["critic spread"] > 0.1 for p in live_probes)
+wanted = [p for p in live_probes if p["critic picks target"] >= 0.5]
+assert wanted and all(p["U gap"] > 5.0 for p in wanted)
+assert all(share == 0.0 for share, _ in sb["waal_live"])
+assert all(p["target predicted 1"] > 0.9 for p in waal_probes + live_probes)
+if table_path.exists():  # the table printed above (benchmarks/waal_layouts.py)
+    assert waal_wins == ["gap", "pocket_right"]
+    assert eta50_wins == ["gap", "island_above", "pocket_right", "small_far"]
+    assert sum(dead["waal"]) > len(dead["waal"]) / 2 and sum(dead["waal_one"]) > len(dead["waal_one"]) / 2
+    assert not any(dead["waal_live"]) and not any(dead["waal_live_eta50"])
+    assert sum(table[lay]["waal"]["mean"] == 0.0 for lay in table if lay not in waal_wins) == 3
+    for name, wins in (("kcenter", 6), ("badge", 5)):
+        assert sum(row[name]["mean"] >= row["random"]["mean"] for row in table.values()) == wins
+    assert all(table[lay]["waal_live"]["mean"] < table[lay]["random"]["mean"] for lay in table if lay not in waal_wins)

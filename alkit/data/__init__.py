@@ -15,7 +15,7 @@ from .fashion_mnist import FASHION_MNIST_CLASSES, fashion_mnist, find_fashion_mn
 from .idx import read_idx, read_idx_images, read_idx_labels
 from .mnist5k import mnist5k
 from .torchvision_sets import CIFAR10_CLASSES, cifar10, mnist, svhn
-from .toy2d import blobs, moons, sampling_bias
+from .toy2d import SAMPLING_BIAS_LAYOUTS, blobs, moons, sampling_bias, sampling_bias_layout
 
 __all__ = [
     "ALDataset",
@@ -33,6 +33,8 @@ __all__ = [
     "blobs",
     "moons",
     "sampling_bias",
+    "sampling_bias_layout",
+    "SAMPLING_BIAS_LAYOUTS",
     "digits",
     "mnist5k",
     "fashion_mnist",
