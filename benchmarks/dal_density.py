@@ -22,14 +22,17 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results" / "dal_density.json"
 #: name -> DAL keyword arguments (on top of n_mini_queries=10)
 CAPS: dict[str, dict[str, Any]] = {
-    "default": {},  # for 2-D inputs: 100 epochs, no step cap (alkit.strategies.dal.default_caps)
+    "default": {},  # for 2-D inputs: 200 epochs, no step cap (alkit.strategies.dal.default_caps)
+    "epochs_100": {"max_steps": None, "max_epochs": 100},
     "steps_1000": {"max_steps": 1000, "max_epochs": 1000},  # the previous default
     "steps_5000": {"max_steps": 5000, "max_epochs": 1000},
     "epochs_30": {"max_steps": None, "max_epochs": 30},
     "epochs_50": {"max_steps": None, "max_epochs": 50},
+    "epochs_200": {"max_steps": None, "max_epochs": 200},
+    "epochs_300": {"max_steps": None, "max_epochs": 300},
     "paper": {"max_steps": None, "max_epochs": 1000},  # [DAL-code]'s cap; minutes per query: not run by default
 }
-DEFAULT_CAPS = ["default", "steps_1000", "steps_5000", "epochs_30", "epochs_50"]
+DEFAULT_CAPS = ["default", "steps_1000", "steps_5000", "epochs_30", "epochs_50", "epochs_100", "epochs_300"]
 
 
 def blobs(seed: int, n_a: int = 8000, n_b: int = 2000) -> tuple[Any, Any]:
