@@ -59,7 +59,7 @@ bench-seed: setup
 	$(PY) -m benchmarks.seed_papers
 
 lint: setup
-	$(VENV)/bin/ruff check alkit tests benchmarks dashboard notebooks
+	$(VENV)/bin/ruff check alkit tests benchmarks notebooks
 
 clean:
 	rm -rf alkit-workspace .pytest_cache

@@ -8,7 +8,6 @@
 __version__ = "0.1.0"
 
 from alkit import data, models, strategies  # noqa: E402  (registries fill on import)
-from alkit.compare import run_comparison  # noqa: E402
 from alkit.data import ALDataset, list_datasets, load_dataset  # noqa: E402
 from alkit.device import resolve_device  # noqa: E402
 from alkit.learner import Learner, TrainConfig  # noqa: E402
@@ -49,3 +48,11 @@ __all__ = [
     "strategies",
     "win_tie_loss",
 ]
+
+
+def __getattr__(name: str):  # the experiment driver loads on first use: importing alkit loads only the core
+    if name == "run_comparison":
+        from alkit.experiments.compare import run_comparison
+
+        return run_comparison
+    raise AttributeError(f"module 'alkit' has no attribute {name!r}")

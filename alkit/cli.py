@@ -179,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace, strategies: list[str], seeds: list[int], title: str) -> int:
-    from alkit.compare import run_comparison
+    from alkit.experiments.compare import run_comparison
     from alkit.store import resolve_workspace
     from alkit.viz import learning_curve_figure, write_report
 
@@ -319,7 +319,7 @@ def cmd_strategies(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import torch
 
-    from alkit.bench import bench_inference, bench_select
+    from alkit.experiments.timing import bench_inference, bench_select
 
     torch.set_num_threads(args.threads)
     if args.what == "select":
@@ -342,38 +342,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     import torch
 
-    from alkit.reproduce import print_waal_fmnist, reproduce_waal_fmnist
+    from alkit.experiments.reproduce import print_waal_fmnist, reproduce_waal_fmnist, results_path
 
     if args.threads:
         torch.set_num_threads(args.threads)
     seeds = _csv(args.seeds, int) or [0]
     t0 = time.perf_counter()
+    workspace = getattr(args, "workspace", None) or None
     results = reproduce_waal_fmnist(args.strategy, seeds, epochs=args.epochs, momentum=args.momentum,
-                                    progress=not args.quiet)
+                                    progress=not args.quiet, workspace=workspace, results_dir=args.results)
     print_waal_fmnist(results)
-    print(f"total {time.perf_counter() - t0:.1f} s; results in benchmarks/results/waal_fmnist.json")
+    print(f"total {time.perf_counter() - t0:.1f} s; results in {results_path(args.results, workspace)}")
     return 0
 
 
 def dashboard_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The ``streamlit run`` command line and environment of ``alkit dashboard`` (no side effects)."""
-    import os
+    from alkit.app.launch import dashboard_command as command
 
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-    if not app.is_file():
-        raise FileNotFoundError(f"the dashboard app is not at {app}; run alkit from a source checkout (pip install -e .)")
-    if not 0 < args.port < 65536:
-        raise ValueError(f"--port must be in 1..65535, got {args.port}")
-    env = dict(os.environ)
-    if getattr(args, "workspace", None):
-        from alkit.store import resolve_workspace
-
-        env["ALKIT_WORKSPACE"] = str(resolve_workspace(args.workspace))
-    # alkit.dashboard_boot = streamlit's CLI after importing the pages' heavy modules once (see there)
-    argv = [sys.executable, "-m", "alkit.dashboard_boot", "run", str(app),
-            "--server.address", args.host, "--server.port", str(args.port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    return argv, env
+    return command(host=args.host, port=args.port, workspace=getattr(args, "workspace", None) or None)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -474,10 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("experiment", choices=["waal-fmnist"], help="waal-fmnist: WAAL's Fashion-MNIST table (App. G.4)")
     rp.add_argument("--strategy", default="waal", help="waal (default), or random / any strategy for the baseline row")
     rp.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    rp.add_argument("--epochs", type=int, default=None, help="per-round training length (see alkit.reproduce)")
+    rp.add_argument("--epochs", type=int, default=None, help="per-round training length (see alkit.experiments.reproduce)")
     rp.add_argument("--momentum", type=float, default=0.9,
                     help="SGD momentum (default 0.9 compresses the paper's 80 epochs; 0.5 = the paper's optimiser)")
     rp.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    rp.add_argument("--results", default=None, metavar="DIR",
+                    help="folder of waal_fmnist.json (default: <workspace>/results; the checkout's copy: benchmarks/results)")
     rp.add_argument("--quiet", action="store_true")
     rp.set_defaults(func=cmd_reproduce)
 

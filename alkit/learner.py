@@ -8,10 +8,9 @@ gradient factors. Every result stays on the learner's device.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -19,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from alkit.device import resolve_device, seeded_rng
+from alkit.device import resolve_device
 from alkit.models import ALModel, ModelError, get_model
+from alkit.seeding import SEED_MASK, cpu_generator, seeded
 
-__all__ = ["TrainConfig", "FitReport", "Learner", "seeded"]
+__all__ = ["TrainConfig", "FitReport", "FitPlan", "FitState", "Batch", "Learner", "fit_phases"]
 
 
 @dataclass
@@ -111,17 +111,143 @@ class FitReport:
     train_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    modules: dict[str, nn.Module] = field(default_factory=dict, repr=False)
+    """The plan's extra modules after training (WAAL's ``critic``, LPL's ``loss_net``), eval mode, best state."""
 
 
-@contextlib.contextmanager
-def seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Run a block with the global torch RNGs (used by weight init and dropout) seeded, then restore them.
+@dataclass
+class Batch:
+    """The items of one training step: rows of the training set, and of the plan's unlabeled set when it pairs them."""
 
-    Only this context touches the global RNGs, so nothing outside a block depends on them: the CPU
-    generator, every CUDA device's and MPS's are forked and restored (:func:`alkit.device.seeded_rng`).
+    labeled: torch.Tensor
+    unlabeled: torch.Tensor | None = None
+
+
+@dataclass
+class FitState:
+    """What a :class:`FitPlan` sees inside :meth:`Learner.fit` (every tensor on the learner's device)."""
+
+    model: ALModel
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    """``"model"`` and one per extra module, all built from the :class:`TrainConfig`."""
+    x: torch.Tensor
+    y: torch.Tensor
+    weight: torch.Tensor | None
+    config: TrainConfig
+    epoch: int = 0
+    """The current epoch, 0-based."""
+    epochs: int = 0
+    """The number of epochs this fit runs unless it stops early."""
+
+
+class FitPlan:
+    """What a strategy changes in :meth:`Learner.fit`; every default is plain supervised training.
+
+    ``Learner.fit`` keeps everything shared: the holdout split, epochs and ``min_steps``, lr
+    milestones, validation, early stopping, the best-state snapshot (of the model *and* the extra
+    modules), seeding and progress. A plan only says what differs, and a strategy overrides only
+    what it changes:
+
+    * :meth:`train_set` — the items to train on (CEAL adds its pseudo-labels; called after the holdout
+      split, so an added item never validates);
+    * :meth:`modules` — extra modules trained in the same loop (WAAL's critic, LPL's loss module), each
+      with an optimiser built like the model's; they come back in :attr:`FitReport.modules`;
+    * :meth:`steps_per_epoch` / :meth:`batches` — how an epoch is cut into steps (WAAL pairs labeled
+      with unlabeled items);
+    * :meth:`loss` — the objective of one step; the learner steps the model's optimiser and those of
+      the modules named in :attr:`joint`, with every other extra module frozen;
+    * :meth:`extra_step` — an optional second update after each step (WAAL's critic ascent);
+    * :meth:`end_epoch` — bookkeeping after each epoch (before validation).
     """
-    with seeded_rng(seed, device):
-        yield
+
+    #: Epochs instead of ``TrainConfig.epochs`` (None: the config's); ``min_steps`` still applies.
+    epochs: int | None = None
+    #: Extra modules the step's :meth:`loss` trains together with the model (LPL's loss module); the
+    #: others are frozen during it and trained only by :meth:`extra_step`.
+    joint: tuple[str, ...] = ()
+
+    def train_set(self, x: torch.Tensor, y: torch.Tensor, weight: torch.Tensor | None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The training items ``(x, y, per-item loss weight or None)`` given the labeled ones (validation removed)."""
+        return x, y, weight
+
+    def modules(self, model: ALModel, x: torch.Tensor) -> dict[str, nn.Module]:
+        """Fresh extra modules for ``model`` (built inside a block seeded with the fit's ``seed + 2``)."""
+        return {}
+
+    def steps_per_epoch(self, n: int, batch_size: int) -> int:
+        """Optimiser steps in one epoch over ``n`` training items."""
+        return math.ceil(n / batch_size)
+
+    def batches(self, n: int, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[Batch]:
+        """One epoch's batches: a shuffle of the ``n`` training items cut into ``batch_size`` pieces."""
+        order = torch.randperm(n, generator=generator).to(device)
+        for start in range(0, n, batch_size):
+            yield Batch(order[start : start + batch_size])
+
+    def loss(self, fit: FitState, batch: Batch) -> torch.Tensor:
+        """The objective of one step: cross-entropy, weighted by ``fit.weight`` when given."""
+        idx, ls = batch.labeled, fit.config.label_smoothing
+        logits = fit.model(fit.x[idx])
+        if fit.weight is None:
+            return F.cross_entropy(logits, fit.y[idx], label_smoothing=ls)
+        per = F.cross_entropy(logits, fit.y[idx], reduction="none", label_smoothing=ls)
+        w = fit.weight[idx]
+        return (per * w).sum() / w.sum().clamp_min(1e-12)
+
+    def extra_step(self, fit: FitState, batch: Batch) -> None:
+        """A second update after the step on the same batch (e.g. a critic's); it steps its own optimiser."""
+
+    def end_epoch(self, fit: FitState) -> None:
+        """Called after every epoch's last step."""
+
+
+_PLAIN = FitPlan()  # plain supervised training
+
+
+Step = Callable[[int], Mapping[str, torch.Tensor]]
+
+
+def fit_phases(
+    iterations: int,
+    phases: Sequence[tuple[int, Step]],
+    *,
+    window: int | None = None,
+    stop: Callable[[dict[str, torch.Tensor]], bool] | None = None,
+) -> tuple[dict[str, torch.Tensor], int]:
+    """The small fit loop of a strategy's own networks (VAAL's VAE and discriminator, DAL's discriminator).
+
+    Iteration ``i`` runs each phase ``(count, step)`` in order, calling ``step(k)`` for ``k = 0..count-1``;
+    a step does its own update and returns its scalar logs (0-d tensors, left on the device). After each
+    iteration ``stop(sums of that iteration's logs)``, when given, may end the loop.
+
+    Returns
+    -------
+    (means, iterations_run)
+        ``means[key]``: the mean of ``key`` over every step of the last ``window`` iterations run (all
+        of them when None); ``iterations_run``: how many iterations ran.
+    """
+    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
+        raise ValueError(f"iterations must be an integer >= 0, got {iterations!r}")
+    window = iterations if window is None else window
+    sums: dict[str, torch.Tensor] = {}
+    counts: dict[str, int] = {}
+    done = 0
+    for it in range(iterations):
+        record = it >= iterations - window
+        this: dict[str, torch.Tensor] = {}
+        for count, step in phases:
+            for k in range(count):
+                for key, v in step(k).items():
+                    this[key] = this[key] + v if key in this else v
+                    if record:
+                        sums[key] = sums[key] + v if key in sums else v
+                        counts[key] = counts.get(key, 0) + 1
+        done = it + 1
+        if stop is not None and stop(this):
+            break
+    return {key: sums[key] / counts[key] for key in sums}, done
 
 
 def _check_active_dropout(suffix: nn.Module, model_name: str) -> None:
@@ -168,7 +294,7 @@ class _ConsistentDropout:
                 raise ModelError(f"{type(m).__name__} got a {out.dim()}-d input; MC dropout needs a batched input")
             shape = (1, *out.shape[1:]) if spatial == 0 else (1, out.shape[1]) + (1,) * spatial
             g = torch.Generator(device=out.device).manual_seed(
-                (self.seed * 1_000_003 + self.t * 1_009 + j) & ((1 << 63) - 1))
+                (self.seed * 1_000_003 + self.t * 1_009 + j) & SEED_MASK)
             keep = torch.rand(shape, generator=g, device=out.device) >= m.p
             mask = keep.to(out.dtype) / (1.0 - m.p) if m.p < 1.0 else torch.zeros(shape, dtype=out.dtype,
                                                                                  device=out.device)
@@ -241,6 +367,15 @@ class Learner:
             raise RuntimeError("the learner has not been fitted yet; call fit() first")
         return self._model
 
+    @model.setter
+    def model(self, model: ALModel) -> None:
+        """Answer queries with ``model`` (e.g. an untrained :meth:`new_model` in a benchmark)."""
+        if not isinstance(model, ALModel):
+            raise ModelError(f"the learner's model must be an alkit ALModel, got {type(model).__name__}")
+        if model.num_classes != self.num_classes:
+            raise ModelError(f"model predicts {model.num_classes} classes but the data has {self.num_classes}")
+        self._model = model
+
     def new_model(self, seed: int) -> ALModel:
         """A freshly initialised model on the device; the same seed gives the same weights."""
         with seeded(seed, torch.device("cpu")):
@@ -281,8 +416,9 @@ class Learner:
         y_val: torch.Tensor | None = None,
         sample_weight: torch.Tensor | None = None,
         progress: Callable[[int, int], None] | None = None,
+        plan: FitPlan | None = None,
     ) -> FitReport:
-        """Re-initialise the model and train it on ``(x, y)``.
+        """Re-initialise the model and train it on ``(x, y)``: the one training loop of alkit.
 
         Parameters
         ----------
@@ -296,18 +432,33 @@ class Learner:
             Per-item loss weights (e.g. pseudo-labels weighted below true labels).
         progress : callable(epoch, epochs), optional
             Called after every epoch.
+        plan : FitPlan, optional
+            What a strategy changes (extra modules, batches, the step's loss, the training set); None
+            is plain supervised training. The shared rules below hold for every plan.
+
+        Notes
+        -----
+        With ``validation="holdout"`` (and at least 5 items) a seeded ``val_fraction`` of ``(x, y)`` is
+        held out before :meth:`FitPlan.train_set`. The fit runs ``max(epochs, ceil(min_steps /
+        steps_per_epoch))`` epochs; lr milestones decay every optimiser; the validation split is scored
+        every ``eval_every`` epochs and after the last; with ``patience`` the fit stops after that many
+        scores without improvement; with ``select_best`` the model and the extra modules are restored to
+        the first best-scoring epoch. Weight init uses ``seed``, the extra modules ``seed + 2``, dropout
+        and the other in-step randomness ``seed + 1``, the holdout split and the shuffles a generator
+        seeded with ``seed``.
         """
         import time
 
         t_start = time.perf_counter()
         c = self.config
+        plan = plan if plan is not None else _PLAIN
         self._check_xy(x, y, "training")
         if len(x) == 0:
             raise ValueError("cannot train on an empty labeled set")
         dev = self.device
         x, y = x.to(dev), y.to(dev)
         w = None if sample_weight is None else sample_weight.to(dev, torch.float32)
-        gen = torch.Generator().manual_seed(int(seed) & ((1 << 63) - 1))
+        gen = cpu_generator(seed)
 
         if c.validation == "holdout" and len(x) >= 5:
             perm = torch.randperm(len(x), generator=gen).to(dev)
@@ -322,38 +473,66 @@ class Learner:
             self._check_xy(x_val, y_val, "validation")
         else:
             x_val = y_val = None
+        x2, y2, w = plan.train_set(x, y, w)
+        if x2 is not x or y2 is not y:
+            self._check_xy(x2, y2, "training (the plan's train_set)")
+            x, y = x2.to(dev), y2.to(dev)
+        w = None if w is None else w.to(dev, torch.float32)
+        if w is not None and w.shape != (len(x),):
+            raise ValueError(f"sample weights must have shape ({len(x)},), got {tuple(w.shape)}")
 
         model = self.new_model(seed)
-        opt = self._optimizer(model)
+        with seeded(seed + 2, torch.device("cpu")):
+            modules = {name: m.to(dev) for name, m in plan.modules(model, x).items()}
+        unknown = sorted(set(plan.joint) - set(modules))
+        if unknown or "model" in modules:
+            raise ValueError(f"the plan's joint modules {unknown} are not among its modules {sorted(modules)}"
+                             if unknown else "a plan's extra module cannot be named 'model' (the task model's name)")
+        opts = {"model": self._optimizer(model)}
+        opts.update({name: self._optimizer(m) for name, m in modules.items() if any(True for _ in m.parameters())})
+        step_opts = [opts["model"]] + [opts[name] for name in plan.joint if name in opts]
+        frozen = [p for name, m in modules.items() if name not in plan.joint for p in m.parameters()]
         n = len(x)
-        steps_per_epoch = math.ceil(n / c.batch_size)
-        epochs = max(c.epochs, math.ceil(c.min_steps / steps_per_epoch))
+        steps_per_epoch = plan.steps_per_epoch(n, c.batch_size)
+        if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
+            raise ValueError(f"the plan's steps_per_epoch must be a positive integer, got {steps_per_epoch!r}")
+        epochs = max(c.epochs if plan.epochs is None else int(plan.epochs), math.ceil(c.min_steps / steps_per_epoch))
         milestones = sorted({max(1, int(round(m * epochs))) for m in c.lr_milestones})
-        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=c.lr_gamma) if milestones else None
+        scheds = [torch.optim.lr_scheduler.MultiStepLR(o, milestones=milestones, gamma=c.lr_gamma)
+                  for o in opts.values()] if milestones else []
+        state = FitState(model, modules, opts, x, y, w, c, 0, epochs)
 
         report = FitReport()
         best_acc, best_state, since_best = -1.0, None, 0
         with seeded(seed + 1, dev):
             for epoch in range(epochs):
+                state.epoch = epoch
                 model.train()
-                order = torch.randperm(n, generator=gen).to(dev)
-                total = 0.0
-                for start in range(0, n, c.batch_size):
-                    idx = order[start : start + c.batch_size]
-                    logits = model(x[idx])
-                    if w is None:
-                        loss = F.cross_entropy(logits, y[idx], label_smoothing=c.label_smoothing)
-                    else:
-                        per = F.cross_entropy(logits, y[idx], reduction="none", label_smoothing=c.label_smoothing)
-                        loss = (per * w[idx]).sum() / w[idx].sum().clamp_min(1e-12)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    total += loss.detach() * len(idx)
+                for m in modules.values():
+                    m.train()
+                total, seen = 0.0, 0
+                for batch in plan.batches(n, c.batch_size, gen, dev):
+                    flags = [p.requires_grad for p in frozen]
+                    for p in frozen:
+                        p.requires_grad_(False)
+                    try:
+                        loss = plan.loss(state, batch)
+                        for o in step_opts:
+                            o.zero_grad(set_to_none=True)
+                        loss.backward()
+                        for o in step_opts:
+                            o.step()
+                    finally:
+                        for p, f in zip(frozen, flags, strict=True):
+                            p.requires_grad_(f)
+                    plan.extra_step(state, batch)
+                    total += loss.detach() * len(batch.labeled)
+                    seen += len(batch.labeled)
                     report.steps += 1
-                if sched is not None:
+                plan.end_epoch(state)
+                for sched in scheds:
                     sched.step()
-                report.train_loss.append(float(total) / n)
+                report.train_loss.append(float(total) / max(seen, 1))
                 report.epochs_run = epoch + 1
                 if x_val is not None and ((epoch + 1) % c.eval_every == 0 or epoch + 1 == epochs):
                     self._model = model
@@ -363,7 +542,7 @@ class Learner:
                         best_acc, since_best = acc, 0
                         report.best_epoch, report.best_val_accuracy = epoch + 1, acc
                         if c.select_best:
-                            best_state = copy.deepcopy(model.state_dict())
+                            best_state = copy.deepcopy((model.state_dict(), {k: m.state_dict() for k, m in modules.items()}))
                     else:
                         since_best += 1
                         if c.patience and since_best >= c.patience:
@@ -371,9 +550,14 @@ class Learner:
                 if progress is not None:
                     progress(epoch + 1, epochs)
         if best_state is not None:
-            model.load_state_dict(best_state)
+            model.load_state_dict(best_state[0])
+            for k, m in modules.items():
+                m.load_state_dict(best_state[1][k])
         model.eval()
+        for m in modules.values():
+            m.eval()
         self._model = model
+        report.modules = modules
         report.seconds = time.perf_counter() - t_start
         self.last_fit = report
         return report

@@ -21,12 +21,14 @@ from typing import Any
 import torch
 
 from alkit.data import ALDataset, load_dataset
-from alkit.device import Timer, deterministic_algorithms, make_generator, resolve_device, seed_for
+from alkit.device import Timer, deterministic_algorithms, resolve_device
 from alkit.learner import Learner, TrainConfig
 from alkit.metrics import per_class_accuracy
 from alkit.oracle import Oracle, make_oracle
 from alkit.presets import get_preset
-from alkit.strategies import PoolView, Strategy, get_strategy
+from alkit.seeding import make_generator, seed_for
+from alkit.store.workspace import cache_dir as workspace_cache_dir
+from alkit.strategies import NEEDS, PoolView, Strategy, get_strategy
 from alkit.strategies.base import TrainingHook
 
 __all__ = ["ALConfig", "ALRun", "Event", "RoundResult", "build_view", "pack_strategy_state", "run_active_learning",
@@ -61,7 +63,7 @@ class ALConfig:
     """Seed of every random step (initial set, weights, shuffling, dropout, queries)."""
     oracle: str = "ideal"
     """``ideal`` or ``noisy``; ``human`` records that a person answered (the run is then given its
-    :class:`~alkit.dashboard_worker.HumanOracle` as ``oracle=``; see :func:`alkit.oracle.make_oracle`)."""
+    :class:`~alkit.app.worker.HumanOracle` as ``oracle=``; see :func:`alkit.oracle.make_oracle`)."""
     noise_rate: float = 0.0
     """Probability that the noisy oracle answers a wrong class."""
     device: str = "auto"
@@ -168,11 +170,14 @@ def build_view(
     mc_samples: int = 0,
     seed: int = 0,
     round_idx: int | None = None,
+    cache_dir: Any = None,
 ) -> PoolView:
     """Build exactly the pool view a strategy declared (never labels of unlabeled items).
 
     ``labeled`` / ``unlabeled`` are ascending host index tensors; ``labels`` holds the
-    oracle's answers for the whole pool (``-1`` where unknown).
+    oracle's answers for the whole pool (``-1`` where unknown). ``cache_dir`` becomes
+    :attr:`PoolView.cache_dir <alkit.strategies.PoolView>` (the loop passes ``<workspace>/cache``).
+    From a run, :meth:`ALRun.view_for` builds the view the run's next query would see.
     """
     dev = learner.device
     fields_: dict[str, Any] = {}
@@ -199,6 +204,7 @@ def build_view(
         device=dev,
         _fields=fields_,
         round=round_idx,
+        cache_dir=cache_dir,
     )
 
 
@@ -262,6 +268,8 @@ class ALRun:
         self.callbacks = list(callbacks)
         self.store = store
         self.run_id = run_id
+        #: Where strategies may cache one-off work (PoolView.cache_dir): the store's workspace, else the default one.
+        self.cache_dir = workspace_cache_dir(getattr(store, "workspace", None))
         self._initial_override = None if initial_indices is None else list(initial_indices)
         self._initial_predicate = initial_predicate
         n = len(ds.x_train)
@@ -289,6 +297,31 @@ class ALRun:
 
     def unlabeled_indices(self) -> torch.Tensor:
         return torch.nonzero(~self.labeled_mask).flatten()
+
+    def view_for(self, *strategies: Strategy, fields: Sequence[str] = (), mc_seed: int | None = None) -> PoolView:
+        """The pool view the next query would see from the current model, for ``strategies``.
+
+        What the loop builds before a query (:func:`build_view` over this run's learner, dataset,
+        labeled / unlabeled sets and oracle answers), without querying: the fields the given strategies
+        (default: the run's own) declare, plus ``fields``, with as many MC-dropout passes as the most
+        demanding of them asks for. ``mc_seed`` seeds those passes; by default the seed the loop
+        itself uses for the next round, so the run's own strategy sees exactly its next view.
+
+        >>> run.step()  # doctest: +SKIP
+        >>> view = run.view_for(alkit.get_strategy("margin"))  # doctest: +SKIP
+        """
+        if self.round < 0:
+            raise RuntimeError("view_for needs a trained model: call step() once first (round 0 labels and trains)")
+        chosen = strategies or (self.strategy,)
+        unknown = set(fields) - set(NEEDS)
+        if unknown:
+            raise ValueError(f"unknown view fields {sorted(unknown)}; valid: {sorted(NEEDS)}")
+        needs = frozenset(fields).union(*(s.required() for s in chosen))
+        r = self.round + 1
+        seed = seed_for(self.config.seed, r, "mc") if mc_seed is None else int(mc_seed)
+        return build_view(needs, self.learner, self.dataset, self.labeled_indices(), self.unlabeled_indices(),
+                          self.labels, mc_samples=max(s.mc_samples for s in chosen), seed=seed, round_idx=r,
+                          cache_dir=self.cache_dir)
 
     def _emit(self, kind: str, **data: Any) -> None:
         event = Event(kind, self.run_id, self._active_round, data)
@@ -453,6 +486,7 @@ class ALRun:
             view = build_view(
                 self.needs, self.learner, self.dataset, self.labeled_indices(), self.unlabeled_indices(), self.labels,
                 mc_samples=self.strategy.mc_samples, seed=seed_for(c.seed, r, "mc"), round_idx=r,
+                cache_dir=self.cache_dir,
             )
         self._emit("phase", phase="query")
         gen = make_generator(seed_for(c.seed, r, "query"), self.device)

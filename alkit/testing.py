@@ -11,15 +11,14 @@ from typing import Any
 
 import torch
 
-from alkit.device import seeded_rng
 from alkit.models import get_model
+from alkit.seeding import seeded
 from alkit.strategies import PoolView
 
 __all__ = [
     "HostSyncCount",
     "HostTransferError",
     "count_host_syncs",
-    "dashboard_server",
     "forbid_host_transfers",
     "synthetic_view",
 ]
@@ -217,11 +216,13 @@ def synthetic_view(
     probs: torch.Tensor | None = None,
     seed: int = 0,
     device: str | torch.device = "cpu",
+    cache_dir: Any = None,
 ) -> PoolView:
     """A seeded random pool view holding every field in ``needs``.
 
     Labeled items are the first ``n_labeled`` pool indices in a seeded permutation; the rest are
-    unlabeled (ascending, as the loop builds them). ``probs`` overrides the probabilities.
+    unlabeled (ascending, as the loop builds them). ``probs`` overrides the probabilities;
+    ``cache_dir`` becomes the view's cache folder (None: strategies cache nothing on disk).
     """
     g = torch.Generator().manual_seed(seed)
     dev = torch.device(device)
@@ -251,71 +252,7 @@ def synthetic_view(
     if "labeled_targets" in needs:
         fields["labeled_targets"] = torch.randint(0, k, (n_labeled,), generator=g).to(dev)
     if "model" in needs:
-        with seeded_rng(seed):
+        with seeded(seed):
             fields["model"] = get_model("mlp", (input_dim,), k).to(dev).eval()
-    return PoolView(unlabeled=unlabeled.to(dev), labeled=labeled.to(dev), num_classes=k, device=dev, _fields=fields)
-
-
-@contextlib.contextmanager
-def dashboard_server(workspace, *, log_path=None, timeout: float = 90.0) -> Iterator[str]:
-    """Run ``alkit dashboard`` headless on a free 127.0.0.1 port over ``workspace``; yields its URL.
-
-    Waits for Streamlit's health endpoint; raises ``RuntimeError`` (with the end of the server's log
-    when ``log_path`` is given) if the server exits or is not up within ``timeout`` seconds. The server
-    uses one torch thread and is terminated on exit. Used by the browser test and the dashboard benchmark.
-    """
-    import os
-
-    from alkit.cli import build_parser, dashboard_command
-
-    def command(port: int) -> tuple[list[str], dict[str, str]]:
-        argv, env = dashboard_command(build_parser().parse_args(
-            ["dashboard", "--port", str(port), "--workspace", os.fspath(workspace)]))
-        env.setdefault("OMP_NUM_THREADS", "1")
-        return argv, env
-
-    with streamlit_server(command, log_path=log_path, timeout=timeout) as url:
-        yield url
-
-
-@contextlib.contextmanager
-def streamlit_server(command, *, log_path=None, timeout: float = 90.0) -> Iterator[str]:
-    """Start ``command(port) -> (argv, env)`` on a free 127.0.0.1 port, wait until Streamlit's health
-    endpoint answers, yield the URL, terminate it on exit (see :func:`dashboard_server`)."""
-    import socket
-    import subprocess
-    import time
-    import urllib.request
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    argv, env = command(port)
-    log = open(log_path, "w") if log_path is not None else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        t_end = time.monotonic() + timeout
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read().strip() == b"ok":
-                    break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > t_end:
-                tail = ""
-                if log_path is not None:
-                    log.flush()
-                    with open(log_path) as fh:
-                        tail = fh.read()[-2000:]
-                raise RuntimeError(f"streamlit did not start on {url}: {tail}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log_path is not None:
-            log.close()
+    return PoolView(unlabeled=unlabeled.to(dev), labeled=labeled.to(dev), num_classes=k, device=dev, _fields=fields,
+                    cache_dir=cache_dir)

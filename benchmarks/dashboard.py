@@ -39,8 +39,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from alkit.app.launch import dashboard_app
+
 RESULTS = Path(__file__).resolve().parent / "results" / "dashboard.json"
-APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+APP = dashboard_app()
 PAGES = ["run", "curves", "batch", "theory", "label", "play", "replay"]
 BROWSER_PAGES = PAGES + ["embeddings"]  # its UMAP map is fitted by a warm-up visit first
 STRATEGIES = ["random", "entropy", "margin", "kcenter", "badge"]
@@ -123,7 +125,7 @@ def time_browser(ws: Path) -> dict | None:
         return None
     from playwright.sync_api import sync_playwright
 
-    from alkit.testing import dashboard_server
+    from alkit.app.launch import dashboard_server
 
     ready_js = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
                 " && !document.querySelector('[data-testid=\"stSkeleton\"]')"
@@ -206,7 +208,7 @@ def bare_streamlit_baseline(repeats: int = 4) -> dict | None:
         return None
     from playwright.sync_api import sync_playwright
 
-    from alkit.testing import streamlit_server
+    from alkit.app.launch import streamlit_server
 
     tmp = Path(tempfile.mkdtemp(prefix="alkit-bare-streamlit-"))
     (tmp / "app.py").write_text('import streamlit as st\nst.title("Bare")\nst.write("one line")\n')
@@ -243,7 +245,7 @@ def browser_embedding(ws: Path) -> dict | None:
         return None
     from playwright.sync_api import sync_playwright
 
-    from alkit.testing import dashboard_server
+    from alkit.app.launch import dashboard_server
 
     out: dict[str, Any] = {}
     with dashboard_server(ws) as url, sync_playwright() as p:

@@ -24,9 +24,9 @@ import torch
 from scipy.stats import wasserstein_distance
 
 import alkit
-from alkit.notebook import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import SOLUTIONS, Exercise, interact, pick
 from alkit.theory import divergence, toy
-from alkit.viz import theory as vt
+from alkit.viz import bound_figures as vt
 
 torch.set_num_threads(1)
 torch.manual_seed(0)

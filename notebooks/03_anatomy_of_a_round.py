@@ -20,8 +20,8 @@ from scipy.stats import spearmanr
 
 import alkit
 from alkit.data import sampling_bias
-from alkit.device import make_generator, seed_for
-from alkit.notebook import SOLUTIONS, Exercise, interact, pick, step_button
+from alkit.lessons import SOLUTIONS, Exercise, interact, pick, step_button
+from alkit.seeding import make_generator, seed_for
 from alkit.strategies import entropy_scores, top_k
 from alkit.viz import toy2d
 
@@ -89,8 +89,7 @@ print(f"round 0: {r0.n_labeled} labels, test accuracy {r0.accuracy:.3f}, "
 # %%
 strategy = run.strategy
 print(strategy, "needs", sorted(strategy.required()))
-view = alkit.build_view(strategy.required(), run.learner, ds, run.labeled_indices(), run.unlabeled_indices(),
-                        run.labels, round_idx=1)
+view = run.view_for(strategy)  # exactly what the loop builds before round 1's query (alkit.build_view)
 held = [name for name in sorted(alkit.strategies.NEEDS) if view.has(name)]
 print(f"view for round {view.round}: {view.n_unlabeled} unlabeled, {view.n_labeled} labeled; holds {held}")
 print("probs", tuple(view.probs.shape), "| holds labels?", view.has("labeled_targets"))

@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 
 import alkit
 from alkit.data import blobs, from_arrays
-from alkit.notebook import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import SOLUTIONS, Exercise, gen, interact, pick, pool_view, toy_configs
 from alkit.strategies import PoolView, entropy_scores, margin_scores
 from alkit.strategies.adversarial import deepfool_perturbation
 from alkit.strategies.bayesian import bald_scores, joint_mutual_information, mean_std_scores
@@ -32,16 +32,9 @@ T = 10  # MC-dropout passes (the survey's value)
 N_MEMBERS = pick(3, 5)  # ensemble size
 GRID = pick(40, 80)
 TRAIN = alkit.TrainConfig(epochs=pick(20, 40), batch_size=32, min_steps=pick(100, 200), lr=3e-3)
-
-
-def gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
-def pool_view(run, strategy, seed=1):
-    """The view ``strategy`` would get from ``run``'s current model (what the loop builds)."""
-    return alkit.build_view(strategy.required(), run.learner, run.dataset, run.labeled_indices(),
-                            run.unlabeled_indices(), run.labels, mc_samples=strategy.mc_samples, seed=seed)
+# gen(seed): a seeded CPU generator; pool_view(run, strategy): the view strategy would get from run's current
+# model (run.view_for); config(strategy, dataset=..., **params): every toy run shares budget, rounds, training.
+config = toy_configs(query=BUDGET, rounds=ROUNDS, train=TRAIN)
 
 
 # %% [markdown]
@@ -63,11 +56,6 @@ def pool_view(run, strategy, seed=1):
 # %%
 ds3 = blobs(n_samples=N_POOL, n_classes=3, n_test=N_POOL, cluster_std=1.6, seed=0)
 grid3 = toy2d.make_grid(ds3.x_train, steps=GRID)
-
-
-def config(strategy, dataset="blobs", **params):
-    return alkit.ALConfig(dataset=dataset, strategy=strategy, strategy_params=params, initial=10, query=BUDGET,
-                          rounds=ROUNDS, train=TRAIN, device="cpu", seed=0)
 
 
 base = alkit.ALRun(config("entropy"), dataset=ds3)

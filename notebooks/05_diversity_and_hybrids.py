@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 import alkit
 from alkit.data import blobs
-from alkit.notebook import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import SOLUTIONS, Exercise, gen, interact, pick, pool_view, toy_configs
 from alkit.strategies import PoolView, margin_scores, top_k
 from alkit.strategies.diversity import badge_sq_norms
 from alkit.viz import toy2d
@@ -33,20 +33,9 @@ TRAIN = alkit.TrainConfig(epochs=pick(20, 40), batch_size=32, min_steps=pick(100
 
 ds = blobs(n_samples=N_POOL, n_classes=4, n_test=N_POOL, cluster_std=1.3, seed=0)
 grid = toy2d.make_grid(ds.x_train, steps=GRID)
-
-
-def gen(seed=0):
-    return torch.Generator().manual_seed(seed)
-
-
-def config(strategy, **params):
-    return alkit.ALConfig(dataset="blobs", strategy=strategy, strategy_params=params, initial=10, query=BUDGET,
-                          rounds=ROUNDS, train=TRAIN, device="cpu", seed=0)
-
-
-def pool_view(run, strategy):
-    return alkit.build_view(strategy.required(), run.learner, run.dataset, run.labeled_indices(),
-                            run.unlabeled_indices(), run.labels, mc_samples=strategy.mc_samples, seed=1)
+# gen(seed): a seeded CPU generator; pool_view(run, strategy): the view strategy would get from run's current
+# model (run.view_for); config(strategy, **params): every toy run shares budget, rounds and training.
+config = toy_configs(query=BUDGET, rounds=ROUNDS, train=TRAIN)
 
 
 # %% [markdown]

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 import alkit
-from alkit.learner import seeded
-from alkit.notebook import SOLUTIONS, Exercise, interact, pick
-from alkit.ranking import pool_rankings, spearman_matrix
+from alkit.experiments.ranking import pool_rankings, spearman_matrix
+from alkit.lessons import SOLUTIONS, Exercise, interact, pick
+from alkit.seeding import seeded
 from alkit.strategies import PoolView, top_k
 from alkit.strategies.dal import (
     class_weights,
@@ -32,7 +32,7 @@ from alkit.strategies.dal import (
     subsample_unlabeled,
     train_discriminator,
 )
-from alkit.viz.adversarial import MapPanel, curves_figure, rank_correlation_figure, score_map_figure, show
+from alkit.viz.discriminators import MapPanel, curves_figure, rank_correlation_figure, score_map_figure, show
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -233,8 +233,7 @@ STRATS = {
     "kcenter": alkit.get_strategy("kcenter"),
     "random": alkit.get_strategy("random"),
 }
-needs = frozenset().union(*(s.required() for s in STRATS.values()))
-view_mnist = alkit.build_view(needs, run.learner, mnist, run.labeled_indices(), run.unlabeled_indices(), run.labels)
+view_mnist = run.view_for(*STRATS.values())  # one view holding every field these strategies declare
 
 r1 = run.step()  # round 1: DAL's mini-queries, then label, retrain, evaluate
 h_div = r1.extras["h_divergence"]
@@ -257,7 +256,7 @@ show(fig_h)
 #
 # Two strategies that **order** the pool alike pick alike, whatever their scores mean. We score the same
 # unlabeled MNIST pool, with the same round-0 model, by seven strategies and correlate their orders
-# with Spearman's ρ (`alkit.ranking`):
+# with Spearman's ρ (`alkit.experiments.ranking`):
 #
 # * score strategies rank by their score (entropy, margin, least confidence);
 # * batch strategies rank by their **selection order** when asked for the whole pool (KCenter, BADGE,

@@ -24,10 +24,10 @@ import matplotlib.pyplot as plt
 import torch
 
 import alkit
-from alkit.notebook import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import SOLUTIONS, Exercise, interact, pick
 from alkit.strategies import PoolView, top_k
 from alkit.strategies.vaal import VAAL, discriminator_loss
-from alkit.viz.adversarial import MapPanel, score_map_figure, show
+from alkit.viz.discriminators import MapPanel, score_map_figure, show
 
 torch.set_num_threads(1)
 torch.manual_seed(0)

@@ -27,7 +27,7 @@ import torch
 
 import alkit
 from alkit import ALConfig, TrainConfig
-from alkit.notebook import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import SOLUTIONS, Exercise, interact, pick
 from alkit.strategies import entropy, entropy_scores
 from alkit.strategies.asal import PoolIndex, entropy_objective, latent_ascent, top2_margin
 from alkit.viz.mpl import show
@@ -70,8 +70,7 @@ print(f"pool {len(ds.x_train)} items, {run.labeled_mask.sum().item()} labeled, t
 
 # %%
 asal = alkit.get_strategy("asal", ascent_steps=ASCENT, **GAN)
-view = alkit.build_view(asal.required() | {"probs"}, run.learner, ds, run.labeled_indices(),
-                        run.unlabeled_indices(), run.labels)
+view = run.view_for(asal, fields={"probs"})  # what the next query would see, plus the probabilities
 t0 = time.perf_counter()
 state = asal.prepare(view)
 prepare_s = time.perf_counter() - t0

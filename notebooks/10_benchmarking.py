@@ -26,10 +26,10 @@ from torch import nn
 
 import alkit
 from alkit import ALConfig, TrainConfig
-from alkit.notebook import SMOKE, SOLUTIONS, Exercise, interact, pick, widgets_available
+from alkit.lessons import SMOKE, SOLUTIONS, Exercise, interact, pick, widgets_available
 from alkit.store import RunStore
 from alkit.viz import learning_curve_figure
-from alkit.viz.bench import (
+from alkit.viz.comparison import (
     aubc_interval_figure,
     aubc_scores,
     benchmark_rows,
@@ -228,7 +228,7 @@ if not SMOKE:
             fm_run.run(progress=False)
             fm_curves[s] = [([h.n_labeled for h in fm_run.history], [h.accuracy for h in fm_run.history])]
             fm_secs[s] = [time.perf_counter() - t1]
-        datasets["fashion_mnist_10k"] = alkit.compare.ComparisonResult(run_ids={}, curves=fm_curves, seconds=fm_secs)
+        datasets["fashion_mnist_10k"] = alkit.experiments.compare.ComparisonResult(run_ids={}, curves=fm_curves, seconds=fm_secs)
         print(f"Fashion-MNIST (10k pool): {time.perf_counter() - t0:.0f} s")
         display(Markdown(rows_to_markdown(benchmark_rows(datasets["fashion_mnist_10k"]), COLUMNS)))
         show(learning_curves_figure(fm_curves, title="Fashion-MNIST, 10k pool, one seed"))
@@ -605,6 +605,71 @@ display(Markdown(rows_to_markdown([{"#": n, "behaviour": b, "re-created": how, "
                                    for n, b, how, e in BEHAVIOURS])))
 recreated = sorted(n for n, _, how, _ in BEHAVIOURS if how != "no")
 print(f"re-created: {recreated}; not re-created: {sorted(set(range(1, 18)) - set(recreated))}")
+
+# %% [markdown]
+# ## 7. LPL below Random on digits: the method or the code?
+# LPL (Learning Loss) trains a small loss-prediction module together with the task model and queries the
+# items whose *predicted* loss is largest. On digits it lands well below Random. Its training used to be a
+# separate copy of the training loop, without validation or early stopping; now it is a plan for the one
+# loop (`Learner.fit(..., plan=...)`). The digits preset (`make demo`'s settings: 20 labels, +20 per round)
+# has no validation split, so there the old copy and the shared loop run the same steps: the gap was never
+# the missing early stopping. Three checks say where it comes from:
+#
+# 1. **Detach the backbone** (`detach_epoch=0`): the ranking loss no longer reaches the task model, which is
+#    then trained exactly like Random's. If LPL stays below Random, the gap comes from its *queries*.
+# 2. **Does the module learn?** The Spearman correlation between predicted and true loss over the unlabeled
+#    pool, after each round's training (the true loss reads the pool's labels; only a benchmark can).
+# 3. **What does it query?** The number of distinct classes in each batch of 20.
+
+# %%
+import torch.nn.functional as F  # noqa: E402
+
+
+def spearman(a, b):
+    ra, rb = a.argsort().argsort().double(), b.argsort().argsort().double()
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    return float((ra * rb).sum() / (ra.norm() * rb.norm()))
+
+
+LPL_VARIANTS = {"random": ("random", {}), "lpl": ("lpl", {}), "lpl, detached backbone": ("lpl", {"detach_epoch": 0})}
+lpl_study = {}
+for label, (strategy, params) in LPL_VARIANTS.items():
+    per_seed = []
+    for seed in SEEDS:
+        run = alkit.ALRun(ALConfig(dataset="digits", strategy=strategy, strategy_params=params, rounds=pick(4, 10),
+                                   seed=seed), dataset=ds)
+        classes, rho = [], []
+        while not run.done:
+            h = run.step()
+            if h.round > 0:
+                classes.append(len(set(ds.y_train[h.selected].tolist())))
+            if strategy == "lpl" and not run.done:  # the module that will score the next query
+                unl = run.unlabeled_indices()
+                pred = run.strategy.predicted_loss(run.learner.model, ds.x_train[unl])
+                with torch.no_grad():
+                    true = F.cross_entropy(run.learner.model(ds.x_train[unl]), ds.y_train[unl], reduction="none")
+                rho.append(spearman(pred, true))
+        per_seed.append((alkit.aubc([r.n_labeled for r in run.history], [r.accuracy for r in run.history]),
+                         np.mean(classes), np.mean(rho) if rho else float("nan")))
+    lpl_study[label] = dict(zip(("aubc", "classes per batch", "spearman(pred, true loss)"),
+                                np.mean(per_seed, axis=0).tolist(), strict=True))
+display(Markdown(rows_to_markdown([{"variant": k, **{c: round(v, 3) for c, v in d.items()}}
+                                   for k, d in lpl_study.items()])))
+assert lpl_study["lpl"]["aubc"] < lpl_study["random"]["aubc"]
+assert lpl_study["lpl, detached backbone"]["aubc"] < lpl_study["random"]["aubc"]  # not the joint training
+assert lpl_study["lpl"]["spearman(pred, true loss)"] > 0.1  # the module does learn to rank losses
+assert lpl_study["lpl"]["classes per batch"] < lpl_study["random"]["classes per batch"]
+assert lpl_study["random"]["classes per batch"] > 7  # a random batch of 20 covers most of the 10 digits
+
+# %% [markdown]
+# **Reading: the method, at this scale, not a bug.** The gap survives detaching the backbone, so the joint
+# training is not the cause; the loss module learns a positive but weak ranking; and the top 20 of a
+# predicted loss fall in a few classes, where a random batch of 20 covers most of the ten. Learning Loss
+# was designed for thousands of labels (its reference runs: CIFAR-10, 1 000 to 10 000), and the survey
+# reports it weak in early rounds; here the module learns from the losses of 20 to 220 training items, and
+# ranking by a weak predictor without any diversity term concentrates the batch.
+# `python -m benchmarks.lpl_digits` repeats this on 10 seeds and adds a cheating reference that queries the
+# items of largest *true* loss (`benchmarks/results/lpl_digits.json`).
 
 # %% [markdown]
 # ## Exercises

@@ -15,7 +15,7 @@
 # 1. The lesson imports alkit and never re-implements it. A from-scratch derivation is allowed once,
 #    for teaching, and is then asserted equal to the library.
 # 2. Sizes come from `pick(smoke, full)`: `ALKIT_SMOKE=1` (CI) must finish in ≤ 60 s.
-# 3. Sliders and buttons go through `alkit.notebook.interact` / `step_button`, which fall back to one
+# 3. Sliders and buttons go through `alkit.lessons.interact` / `step_button`, which fall back to one
 #    static call with the default values when no widget frontend is present.
 # 4. Every figure the lesson shows is followed, at the end, by asserts on what it showed.
 # 5. 1–3 exercises, each an `Exercise` whose solution sits behind `if SOLUTIONS:`.
@@ -24,7 +24,7 @@
 import torch
 
 import alkit  # noqa: F401  (every lesson uses the package itself)
-from alkit.notebook import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import SOLUTIONS, Exercise, interact, pick
 
 torch.set_num_threads(1)
 torch.manual_seed(0)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from alkit import gan as gan_mod
+from alkit.strategies import _gan as gan_mod
 from alkit.strategies import get_strategy
 from alkit.strategies.asal import (
     PoolIndex,
@@ -153,17 +153,17 @@ def test_ivf_probes_few_lists():
     assert (r[:, 0] == torch.arange(20)).float().mean() >= 0.9
 
 
-def test_gan_cache_written_once_and_loaded_weights_only(monkeypatch):
+def test_gan_cache_written_once_and_loaded_weights_only(monkeypatch, tmp_path):
     gan_mod._TRAINED.clear()
     calls, loads = [], []
     real_train, real_load = gan_mod.train_wgan_gp, torch.load
     monkeypatch.setattr(gan_mod, "train_wgan_gp", lambda *a, **kw: calls.append(1) or real_train(*a, **kw))
     monkeypatch.setattr(torch, "load", lambda *a, **kw: loads.append(kw) or real_load(*a, **kw))
-    view = synthetic_view(get_strategy("asal").required(), n_pool=60, n_labeled=10)
+    view = synthetic_view(get_strategy("asal").required(), n_pool=60, n_labeled=10, cache_dir=tmp_path)
     a = get_strategy("asal", **FAST)
     sel = a.query(view, 5, _gen())
     assert len(calls) == 1 and sel.extras["asal_gan_trained"] is True
-    files = os.listdir(gan_mod.gan_cache_path("x").parent)
+    files = os.listdir(gan_mod.gan_cache_path("x", tmp_path).parent)
     assert len(files) == 1 and files[0].startswith("gan-") and files[0].endswith(".pt")
     b = get_strategy("asal", **FAST)  # a fresh instance: must load, not retrain
     sel_b = b.query(view, 5, _gen())
@@ -198,23 +198,23 @@ def test_asal_query_extras_and_device_only():
 
 
 def test_autoencoder_learns_and_is_cached(tmp_path):
-    from alkit import gan
+    from alkit.strategies import _gan as gan
 
     g = torch.Generator().manual_seed(0)
     # 2-D structure in 16-D: the code (4) can capture it, so the reconstruction error must fall.
     pool = torch.randn(200, 2, generator=g) @ torch.randn(2, 16, generator=g)
-    ae, info = gan.load_or_train_autoencoder(pool, code_dim=4, iterations=300, workspace=tmp_path)
+    ae, info = gan.load_or_train_autoencoder(pool, code_dim=4, iterations=300, cache_dir=tmp_path)
     assert info["last_loss"] < 0.5 * info["first_loss"]
     with torch.no_grad():
         err = torch.nn.functional.mse_loss(ae(pool), pool).item()
     assert err < 0.5 * pool.var().item()
     assert not any(p.requires_grad for p in ae.parameters())
     gan._TRAINED.clear()  # force the disk path
-    ae2, info2 = gan.load_or_train_autoencoder(pool, code_dim=4, iterations=300, workspace=tmp_path)
+    ae2, info2 = gan.load_or_train_autoencoder(pool, code_dim=4, iterations=300, cache_dir=tmp_path)
     assert info2["trained"] is False and info2["path"] == info["path"] and info["path"].endswith(".pt")
     with torch.no_grad():
         assert torch.equal(ae.encode(pool), ae2.encode(pool))
-    _, info3 = gan.load_or_train_autoencoder(pool, code_dim=4, iterations=301, workspace=tmp_path)
+    _, info3 = gan.load_or_train_autoencoder(pool, code_dim=4, iterations=301, cache_dir=tmp_path)
     assert info3["fingerprint"] != info["fingerprint"]  # a changed setting trains a new one
 
 
@@ -250,11 +250,23 @@ def test_gaal_synthesize_shape_and_margin():
     assert set(sel.indices.tolist()) <= set(view.unlabeled.tolist()) and "gaal_generated_margin" in sel.extras
 
 
-def test_gan_on_images_shapes():
+def test_gan_on_images_shapes(tmp_path):
     for shape in [(1, 28, 28), (3, 32, 32)]:
         g, c = gan_mod.build_gan(shape, latent_dim=8)
         x = g(torch.randn(2, 8))
         assert x.shape == (2, *shape) and c(x).shape == (2,) and c.features(x).shape == (2, 128)
     pool = torch.randn(16, 1, 28, 28, generator=_gen(0))
-    g, c, info = gan_mod.load_or_train_gan(pool, latent_dim=8, iterations=1, batch_size=8)
+    g, c, info = gan_mod.load_or_train_gan(pool, latent_dim=8, iterations=1, batch_size=8, cache_dir=tmp_path)
     assert info["trained"] and os.path.exists(info["path"])
+
+
+def test_without_a_cache_dir_the_gan_stays_in_memory(tmp_path, monkeypatch):
+    """Strategies never look up the workspace: no cache_dir on the view, no file anywhere."""
+    monkeypatch.chdir(tmp_path)
+    gan_mod._TRAINED.clear()
+    pool = torch.randn(12, 4, generator=_gen(3))
+    _, _, info = gan_mod.load_or_train_gan(pool, latent_dim=2, iterations=1, batch_size=4)
+    assert info["path"] is None and info["trained"] is True
+    _, _, again = gan_mod.load_or_train_gan(pool, latent_dim=2, iterations=1, batch_size=4)
+    assert again["trained"] is False  # the in-process copy
+    assert not any(tmp_path.rglob("*.pt")) and not os.path.exists(os.environ["ALKIT_WORKSPACE"])

@@ -217,7 +217,7 @@ def test_killed_run_is_interrupted_with_a_resume_hint_and_resumes(capsys, tmp_pa
         assert rc == 2 and "still running" in err and f"pid {proc.pid}" in err
         proc.send_signal(signal.SIGKILL)
         if sys.platform.startswith("linux"):  # not yet reaped: a zombie is dead too
-            from alkit.store import _proc_stat
+            from alkit.store.liveness import _proc_stat
 
             end = time.monotonic() + 60
             while (_proc_stat(proc.pid) or ("Z",))[0] != "Z" and time.monotonic() < end:

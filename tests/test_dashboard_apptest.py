@@ -2,7 +2,6 @@
 
 import base64
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,13 +10,14 @@ import torch
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from alkit.dashboard_worker import get_worker  # noqa: E402
+from alkit.app.launch import dashboard_app  # noqa: E402
+from alkit.app.worker import get_worker  # noqa: E402
 from alkit.learner import TrainConfig  # noqa: E402
 from alkit.loop import ALConfig, ALRun  # noqa: E402
 from alkit.store import RunStore  # noqa: E402
 
 torch.set_num_threads(1)
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+APP = str(dashboard_app())
 PAGES = ["run", "curves", "embeddings", "batch", "theory", "label", "play", "replay"]
 FAST = TrainConfig(epochs=2, batch_size=32)
 
@@ -30,7 +30,7 @@ def open_page(page, timeout=120):
 
 def charts(at):
     """Every chart on the page, in page order, as ``{"engine", "title", "traces"}``: plotly charts and alkit's
-    light SVG charts (``alkit.viz.lite``) alike; each trace has ``name``, ``type``, ``x``, ``y`` and ``dash``."""
+    light SVG charts (``alkit.app.lite``) alike; each trace has ``name``, ``type``, ``x``, ``y`` and ``dash``."""
     def walk(node):
         yield node
         for child in (getattr(node, "children", None) or {}).values():
@@ -303,7 +303,7 @@ def test_replay_page_steps_through_a_stored_run(ws):
 
 
 def test_pages_keep_working_while_a_run_writes(ws):
-    from alkit.dashboard_worker import RunWorker
+    from alkit.app.worker import RunWorker
 
     w = RunWorker(ALConfig(dataset="digits", strategy="entropy", initial=10, query=5, rounds=6, train=FAST,
                            store_embeddings=60))

@@ -19,7 +19,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 @pytest.fixture
 def server(tmp_path):
-    from alkit.testing import dashboard_server
+    from alkit.app.launch import dashboard_server
 
     ws = tmp_path / "workspace"
     try:

@@ -1,9 +1,9 @@
-"""alkit.dashboard_worker: background runs that step on request and take labels from a person."""
+"""alkit.app.worker: background runs that step on request and take labels from a person."""
 
 import pytest
 import torch
 
-from alkit.dashboard_worker import RunWorker, get_worker
+from alkit.app.worker import RunWorker, get_worker
 from alkit.learner import TrainConfig
 from alkit.loop import ALConfig
 from alkit.store import RunStore

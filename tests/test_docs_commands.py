@@ -1,6 +1,6 @@
 """Every command the READMEs document is run (or, for long-running ones, parsed), so the docs cannot drift from the CLI.
 
-The fenced shell blocks (```` ```bash ````, or a bare ```` ``` ````) of README.md, dashboard/README.md and
+The fenced shell blocks (```` ```bash ````, or a bare ```` ``` ````) of README.md, alkit/app/dashboard/README.md and
 notebooks/README.md are read line by line; ``# comments`` are dropped. Then
 
 * every ``alkit ...`` line must parse with the real parser (``alkit.cli.parse_args``: an unknown or
@@ -29,7 +29,7 @@ import alkit
 from alkit.cli import build_parser, dashboard_command, main, parse_args
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ["README.md", "dashboard/README.md", "notebooks/README.md"]
+DOCS = ["README.md", "alkit/app/dashboard/README.md", "notebooks/README.md"]
 SHELL_FENCES = {"", "bash", "sh", "shell", "console"}
 
 SMOKE = {

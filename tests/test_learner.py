@@ -257,7 +257,7 @@ class _FakeGen:
 
 
 def test_seeded_restores_the_cpu_generator_and_seeds_the_block():
-    from alkit.learner import seeded
+    from alkit.seeding import seeded
 
     torch.manual_seed(7)
     expected = torch.rand(3)
@@ -275,8 +275,8 @@ def test_seeded_restores_the_cpu_generator_and_seeds_the_block():
 
 def test_seeded_forks_every_cuda_device_and_mps(monkeypatch):
     """With fakes for two initialised CUDA devices and MPS: each is seeded in the block and restored after it."""
-    import alkit.device as dev_mod
-    from alkit.learner import seeded
+    import alkit.seeding as seeding_mod
+    from alkit.seeding import seeded
 
     log, states = [], {"cuda0": "c0", "cuda1": "c1", "mps": "m"}
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
@@ -284,7 +284,7 @@ def test_seeded_forks_every_cuda_device_and_mps(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_rng_state", lambda i: states[f"cuda{i}"])
     monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, i: log.append((f"cuda{i}", "restore", s)))
     monkeypatch.setattr(torch.cuda, "default_generators", (_FakeGen(log, "cuda0"), _FakeGen(log, "cuda1")))
-    monkeypatch.setattr(dev_mod, "_mps_available", lambda: True)
+    monkeypatch.setattr(seeding_mod, "_mps_available", lambda: True)
     monkeypatch.setattr(torch.mps, "get_rng_state", lambda: states["mps"])
     monkeypatch.setattr(torch.mps, "set_rng_state", lambda s: log.append(("mps", "restore", s)))
     monkeypatch.setattr(torch.mps, "manual_seed", lambda s: log.append(("mps", "seed", s)))
@@ -296,7 +296,7 @@ def test_seeded_forks_every_cuda_device_and_mps(monkeypatch):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_seeded_restores_every_real_cuda_device():
-    from alkit.learner import seeded
+    from alkit.seeding import seeded
 
     torch.cuda.init()
     before = [torch.cuda.get_rng_state(i) for i in range(torch.cuda.device_count())]
@@ -308,14 +308,14 @@ def test_seeded_restores_every_real_cuda_device():
 
 
 def test_gan_and_autoencoder_builders_leave_the_global_generators_alone(tmp_path):
-    from alkit.gan import build_gan, load_or_train_autoencoder
+    from alkit.strategies._gan import build_gan, load_or_train_autoencoder
 
     torch.manual_seed(9)
     expected = torch.rand(3)
     torch.manual_seed(9)
     g1, _ = build_gan((6,), latent_dim=4, seed=2)
     load_or_train_autoencoder(torch.rand(20, 6, generator=torch.Generator().manual_seed(0)), code_dim=3,
-                              iterations=1, batch_size=8, workspace=tmp_path)
+                              iterations=1, batch_size=8, cache_dir=tmp_path)
     assert torch.equal(torch.rand(3), expected)
     g2, _ = build_gan((6,), latent_dim=4, seed=2)
     assert all(torch.equal(a, b) for a, b in zip(g1.parameters(), g2.parameters()))

@@ -268,3 +268,28 @@ def test_deterministic_algorithms_context_restores_flags_and_warns_late_cublas(m
         with deterministic_algorithms(True):
             pass
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+def test_view_for_is_the_view_the_next_query_sees():
+    from alkit.strategies import get_strategy
+
+    cfg = ALConfig(dataset="blobs", strategy="bald", initial=10, query=5, rounds=2,
+                   train=TrainConfig(epochs=2, min_steps=5), device="cpu", seed=3)
+    run = ALRun(cfg)
+    with pytest.raises(RuntimeError, match="step"):
+        run.view_for()
+    run.step()
+    expected = run.view_for()
+    seen = []
+    query = run.strategy.query
+    run.strategy.query = lambda view, budget, gen: (seen.append(view), query(view, budget, gen))[1]
+    run.step()
+    (view,) = seen
+    assert view.round == expected.round == 1 and view.cache_dir == expected.cache_dir == run.cache_dir
+    assert torch.equal(view.unlabeled, expected.unlabeled) and torch.equal(view.labeled, expected.labeled)
+    assert view.mc_probs.shape[0] == run.strategy.mc_samples and torch.equal(view.mc_probs, expected.mc_probs)
+    several = run.view_for(get_strategy("kcenter"), get_strategy("entropy"), fields={"inputs"})
+    assert all(several.has(f) for f in ("embeddings", "labeled_embeddings", "probs", "inputs"))
+    assert not several.has("mc_probs") and several.round == 2
+    with pytest.raises(ValueError, match="unknown view fields"):
+        run.view_for(fields={"labels"})

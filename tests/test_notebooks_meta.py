@@ -1,4 +1,4 @@
-"""The lessons' form: paired sources, no committed outputs, every strategy taught somewhere; and alkit.notebook."""
+"""The lessons' form: paired sources, no committed outputs, every strategy taught somewhere; and alkit.lessons."""
 
 import importlib
 import json
@@ -38,7 +38,7 @@ def test_lesson_is_paired_and_output_free(src):
 def test_lesson_follows_the_conventions(src):
     text = src.read_text()
     assert "import alkit" in text or "from alkit" in text, f"{src.name} does not import alkit"
-    assert "pick(" in text, f"{src.name} has no smoke/full sizes via alkit.notebook.pick"
+    assert "pick(" in text, f"{src.name} has no smoke/full sizes via alkit.lessons.pick"
     n_ex = len(re.findall(r"\bExercise\(", text))
     assert 1 <= n_ex <= 3, f"{src.name} has {n_ex} exercises (want 1-3)"
     assert "if SOLUTIONS:" in text, f"{src.name} does not hide its solutions behind `if SOLUTIONS:`"
@@ -51,7 +51,7 @@ def test_every_strategy_appears_in_a_lesson():
     assert not missing, f"strategies taught in no notebook: {missing}"
 
 
-# ----------------------------------------------------------------------------- alkit.notebook
+# ----------------------------------------------------------------------------- alkit.lessons
 @pytest.fixture
 def nbmod(monkeypatch):
     def load(**env):
@@ -59,13 +59,13 @@ def nbmod(monkeypatch):
             monkeypatch.delenv(k, raising=False)
         for k, v in env.items():
             monkeypatch.setenv(k, v)
-        import alkit.notebook as m
+        import alkit.lessons.widgets as m
 
         return importlib.reload(m)
 
     yield load
     monkeypatch.undo()  # first: a failed first import leaves no module, so the import below runs it again
-    import alkit.notebook as m
+    import alkit.lessons.widgets as m
 
     importlib.reload(m)
 
@@ -127,3 +127,22 @@ def test_interact_widget_path_builds_controls_and_runs_defaults(nbmod, monkeypat
     button = shown[-1].children[0]
     button.click()
     assert calls == [1, 1]
+
+
+def test_lesson_helpers_and_the_old_module_name():
+    import torch
+
+    import alkit.notebook as old
+    from alkit import lessons
+    from alkit.learner import TrainConfig
+
+    # (other tests here reload alkit.lessons.widgets, so compare where the names come from, not identity)
+    assert all(getattr(old, n).__module__ == "alkit.lessons.widgets" for n in ("pick", "Exercise", "interact"))
+    assert set(old.__all__) <= set(lessons.__all__)
+    train = TrainConfig(epochs=1)
+    config = lessons.toy_configs(query=7, rounds=3, train=train)
+    cfg = config("ensemble_var_ratio", dataset="aleatoric_epistemic", k=3)
+    assert (cfg.strategy, cfg.dataset, cfg.strategy_params) == ("ensemble_var_ratio", "aleatoric_epistemic", {"k": 3})
+    assert (cfg.initial, cfg.query, cfg.rounds, cfg.train, cfg.device, cfg.seed) == (10, 7, 3, train, "cpu", 0)
+    assert config("margin").dataset == "blobs"
+    assert torch.equal(torch.rand(4, generator=lessons.gen(5)), torch.rand(4, generator=torch.Generator().manual_seed(5)))

@@ -1,10 +1,10 @@
-"""alkit.ranking: ranking signals of several strategies on one pool, and their Spearman matrix."""
+"""alkit.experiments.ranking: ranking signals of several strategies on one pool, and their Spearman matrix."""
 
 import numpy as np
 import pytest
 import torch
 
-from alkit.ranking import order_signal, pool_rankings, rank_of, spearman_matrix
+from alkit.experiments.ranking import order_signal, pool_rankings, rank_of, spearman_matrix
 from alkit.strategies import get_strategy
 from alkit.testing import synthetic_view
 

@@ -1,10 +1,12 @@
 """Seeds of the WAAL Fashion-MNIST reproduction are merged, never dropped (old stored formats included)."""
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from alkit.reproduce import merge_seeds
+from alkit.experiments.reproduce import merge_seeds
 
 
 def entry(seeds, accs, secs, epochs=20, momentum=0.9, with_seconds_per_seed=True):
@@ -30,9 +32,10 @@ def test_an_entry_from_before_seconds_per_seed_is_averaged_in():
 
 
 def test_the_committed_waal_result_keeps_its_seed():
-    from alkit.reproduce import RESULTS_PATH
+    from alkit.experiments.reproduce import RESULTS_FILE
 
-    stored = json.loads(RESULTS_PATH.read_text())["waal"]
+    committed = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / RESULTS_FILE
+    stored = json.loads(committed.read_text())["waal"]
     new = entry([1], [[0.5] * len(stored["curve"])], [1.0], epochs=stored["epochs"], momentum=stored["momentum"])
     merged = merge_seeds(stored, new)
     assert merged["seeds"] == list(stored["seeds"]) + [1]
@@ -62,3 +65,14 @@ def test_an_entry_that_cannot_be_averaged_is_kept_not_dropped(old):
 def test_nothing_stored_gives_the_new_entry():
     new = entry([3], [[0.5]], [1.0])
     assert merge_seeds(None, new) == new and merge_seeds({}, new) == new
+
+
+def test_results_default_to_the_workspace_not_the_checkout(tmp_path, monkeypatch):
+    from alkit.experiments.reproduce import results_path
+
+    monkeypatch.setenv("ALKIT_WORKSPACE", str(tmp_path / "ws"))
+    assert results_path() == tmp_path / "ws" / "results" / "waal_fmnist.json"
+    assert results_path(workspace=tmp_path / "other") == tmp_path / "other" / "results" / "waal_fmnist.json"
+    assert results_path(tmp_path / "mine", workspace=tmp_path / "other") == tmp_path / "mine" / "waal_fmnist.json"
+    assert os.fspath(results_path()).startswith(os.fspath(tmp_path))
+

@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import alkit.store as store_mod
-from alkit.store import SCHEMA_VERSION, RunStore, StoreError, resolve_workspace
+from alkit.store import SCHEMA_VERSION, RunStore, StoreError, codec, liveness, resolve_workspace, runstore, schema
 
 CONFIG = {"budget": 10, "lr": np.float32(0.01), "epochs": np.int64(3), "layers": (64, 32), "path": Path("/x")}
 
@@ -45,7 +44,7 @@ def log(store: RunStore, rid: str, r: int, k: int = 3, **kw) -> None:
 def count_rows(path: Path) -> dict[str, int]:
     con = sqlite3.connect(path)
     try:
-        return {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in store_mod._TABLES}
+        return {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in schema._TABLES}
     finally:
         con.close()
 
@@ -338,7 +337,7 @@ def test_process_killed_mid_round(tmp_path):
     script = textwrap.dedent(
         f"""
         import importlib.util, os
-        spec = importlib.util.spec_from_file_location("store_under_test", {store_mod.__file__!r})
+        spec = importlib.util.spec_from_file_location("store_under_test", {runstore.__file__!r})
         m = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(m)
         s = m.RunStore({str(ws)!r})
@@ -374,7 +373,7 @@ def test_file_is_plain_sqlite_in_wal_mode(store):
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"runs", "rounds", "selections", "embeddings", "run_owners"} <= tables <= set(store_mod._TABLES)
+        assert {"runs", "rounds", "selections", "embeddings", "run_owners"} <= tables <= set(schema._TABLES)
         assert con.execute("SELECT pool_index, label FROM selections ORDER BY position").fetchall() == [
             (0, 0),
             (1, 1),
@@ -522,13 +521,13 @@ def set_owner(path: Path, rid: str, **cols) -> None:
 
 
 def ago(seconds: float) -> str:
-    return store_mod._iso(store_mod._now() - timedelta(seconds=seconds))
+    return codec._iso(codec._now() - timedelta(seconds=seconds))
 
 
 def test_owner_recorded_and_own_run_is_running(store):
     rid = make_run(store)
     owner = store.get_run(rid)["owner"]
-    assert owner["pid"] == os.getpid() and owner["host"] == store_mod.socket.gethostname()
+    assert owner["pid"] == os.getpid() and owner["host"] == liveness.socket.gethostname()
     assert owner["heartbeat_at"] == owner["started_at"]
     assert store.get_run(rid)["status"] == "running"
     assert [r["run_id"] for r in store.list_runs(status="running")] == [rid]
@@ -541,9 +540,9 @@ def test_owner_recorded_and_own_run_is_running(store):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="start tokens come from /proc")
 def test_dead_or_reused_pid_reads_interrupted(store):
     a, b, c = make_run(store), make_run(store), make_run(store)
-    token = store_mod._own_token()
+    token = liveness._own_token()
     boot, ns, start = token.split("|")
-    assert store_mod._proc_stat(os.getpid())[1] == start
+    assert liveness._proc_stat(os.getpid())[1] == start
     # a: this pid, but another process start time: the pid was reused, the owner is gone
     set_owner(store.path, a, start_token=f"{boot}|{ns}|{int(start) + 1}")
     # b: a process that has exited (and was reaped)
@@ -564,7 +563,7 @@ def test_dead_or_reused_pid_reads_interrupted(store):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="boot ids come from /proc")
 def test_owner_from_before_a_reboot_is_gone(store):
     rid = make_run(store)
-    _, ns, start = store_mod._own_token().split("|")
+    _, ns, start = liveness._own_token().split("|")
     set_owner(store.path, rid, start_token=f"another-boot|{ns}|{start}")
     assert store.get_run(rid)["status"] == "interrupted"
 
@@ -575,7 +574,7 @@ def test_other_host_is_judged_by_its_heartbeat(store):
     set_owner(store.path, stale, host="elsewhere", pid=1, heartbeat_at=ago(store.stale_seconds + 60))
     assert store.get_run(fresh)["status"] == "running"
     assert store.get_run(stale)["status"] == "interrupted"
-    store.stale_seconds = 10 * store_mod.STALE_SECONDS  # the threshold is the store's attribute
+    store.stale_seconds = 10 * liveness.STALE_SECONDS  # the threshold is the store's attribute
     assert store.get_run(stale)["status"] == "running"
 
 
@@ -586,7 +585,7 @@ def test_store_without_owner_table_reads_and_migrates(tmp_path):
         old, recent = make_run(s), make_run(s)
     con = sqlite3.connect(ws / "alkit.sqlite")
     con.execute("DROP TABLE run_owners")
-    con.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (ago(store_mod.STALE_SECONDS + 60), old))
+    con.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (ago(liveness.STALE_SECONDS + 60), old))
     con.commit()
     con.close()
     with RunStore(ws, readonly=True) as ro:
@@ -608,7 +607,7 @@ def wait_for(predicate, what, timeout=30.0):
 
 
 def test_heartbeat_thread_beats_while_running_and_stops_after(tmp_path, monkeypatch):
-    monkeypatch.setattr(store_mod, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(liveness, "HEARTBEAT_SECONDS", 0.05)
     s = RunStore(tmp_path / "ws")
     rid = make_run(s)
     first = s.get_run(rid)["owner"]["heartbeat_at"]

@@ -250,7 +250,7 @@ def test_theory_figures_build(e2, e3, e4):
     import matplotlib
 
     matplotlib.use("Agg")
-    from alkit.viz import theory as vt
+    from alkit.viz import bound_figures as vt
 
     x_data, q = e2
     sweep = toy.shift_sweep(D, np.linspace(0, 2, 5))

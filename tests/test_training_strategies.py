@@ -47,9 +47,26 @@ class SpyLearner:
         self.config = config or TrainConfig()
         self.calls = []
 
-    def fit(self, x, y, *, seed, x_val=None, y_val=None, sample_weight=None):
-        self.calls.append(dict(x=x, y=y, x_val=x_val, y_val=y_val, w=sample_weight, validation=self.config.validation))
+    def fit(self, x, y, *, seed, x_val=None, y_val=None, sample_weight=None, plan=None):
+        self.calls.append(dict(x=x, y=y, x_val=x_val, y_val=y_val, w=sample_weight, plan=plan))
         return None
+
+
+@pytest.fixture
+def train_sets(monkeypatch):
+    """Records every (input, output) of CEAL's FitPlan.train_set inside a real Learner.fit."""
+    from alkit.strategies import training
+
+    calls = []
+    real = training._CEALPlan.train_set
+
+    def spy(self, x, y, w):
+        out = real(self, x, y, w)
+        calls.append(((x, y, w), out))
+        return out
+
+    monkeypatch.setattr(training._CEALPlan, "train_set", spy)
+    return calls
 
 
 # ---------------------------------------------------------------------------------- CEAL
@@ -94,7 +111,7 @@ def test_ceal_delta_zero_is_entropy_and_trains_on_labeled_only():
     unl = torch.tensor(sorted(set(view.unlabeled.tolist()) - set(sel.indices.tolist())))
     hook.fit(spy, x_l, y_l, x_unlabeled=torch.randn(len(unl), 6), unlabeled_indices=unl, seed=0)
     (call,) = spy.calls
-    assert call["x"] is x_l and call["y"] is y_l and call["w"] is None
+    assert call["x"] is x_l and call["y"] is y_l and call["w"] is None and call["plan"] is None  # plain training
     assert hook.round_extras()["ceal_pseudo_labels"] == 0
 
 
@@ -123,7 +140,7 @@ def test_ceal_pseudo_labels_on_fake_probabilities():
     assert lab.tolist() == probs.argmax(-1)[torch.isin(unlabeled, idx)].tolist()
 
 
-def test_ceal_hook_adds_pseudo_labels_with_weights_and_holds_out_labeled_items_only():
+def test_ceal_hook_adds_pseudo_labels_with_weights_and_holds_out_labeled_items_only(train_sets):
     probs = torch.tensor([[0.999999, 1e-6], [1e-6, 0.999999], [0.5, 0.5], [0.6, 0.4]])
     unlabeled = torch.tensor([3, 5, 8, 9])
     view = PoolView.from_tensors(unlabeled, torch.tensor([0, 1, 2, 4, 6, 7]), probs=probs)
@@ -133,21 +150,22 @@ def test_ceal_hook_adds_pseudo_labels_with_weights_and_holds_out_labeled_items_o
     rest = torch.tensor([3, 5, 9])
     x_u = torch.arange(3, dtype=torch.float32)[:, None].repeat(1, 4)  # row i is the item rest[i]
     x_l, y_l = 10 + torch.randn(7, 4), torch.tensor([0, 1, 0, 1, 0, 1, 1])
-    spy = SpyLearner(TrainConfig(validation="holdout", val_fraction=0.3))
+    learner = Learner("mlp", (4,), 2, TrainConfig(epochs=2, validation="holdout", val_fraction=0.3), "cpu")
     hook = s.training_hook()
-    hook.fit(spy, x_l, y_l, x_unlabeled=x_u, unlabeled_indices=rest, seed=5)
-    (call,) = spy.calls
-    assert spy.config.validation == "holdout"  # restored after the fit
-    assert call["validation"] == "dataset"
+    report = hook.fit(learner, x_l, y_l, x_unlabeled=x_u, unlabeled_indices=rest, seed=5)
+    ((x_in, _, w_in), (x, y, w)) = train_sets[0]
     n_val = round(0.3 * 7)
-    assert len(call["x_val"]) == n_val and bool((call["x_val"] > 5).all())  # only labeled items validate
-    assert len(call["x"]) == 7 - n_val + 2
-    assert torch.equal(call["x"][-2:], x_u[:2]) and call["y"][-2:].tolist() == [0, 1]
-    assert call["w"].tolist() == [1.0] * (7 - n_val) + [0.5, 0.5]
+    # the learner held n_val labeled items out before the plan added the pseudo-labels: none of them validates
+    assert len(x_in) == 7 - n_val and w_in is None and bool((x_in > 5).all()) and len(report.val_accuracy) == 2
+    assert len(x) == 7 - n_val + 2 and torch.equal(x[:-2], x_in)
+    assert torch.equal(x[-2:], x_u[:2]) and y[-2:].tolist() == [0, 1]
+    assert w.tolist() == [1.0] * (7 - n_val) + [0.5, 0.5]
     assert hook.round_extras() == {"ceal_pseudo_labels": 2, "ceal_delta": 1e-3, "ceal_pseudo_weight": 0.5}
     # S is consumed: the next fit without a query trains on L only
+    spy = SpyLearner()
     hook.fit(spy, x_l, y_l, x_unlabeled=x_u, unlabeled_indices=rest, seed=5)
-    assert len(spy.calls[1]["x"]) == 7 and hook.round_extras()["ceal_pseudo_labels"] == 0
+    assert len(spy.calls[0]["x"]) == 7 and spy.calls[0]["plan"] is None
+    assert hook.round_extras()["ceal_pseudo_labels"] == 0
 
 
 def test_ceal_run_pseudo_labels_never_reach_the_labeled_set(digits):
@@ -158,8 +176,10 @@ def test_ceal_run_pseudo_labels_never_reach_the_labeled_set(digits):
 
     def spy_fit(x, y, **kw):
         n_lab = int(run.labeled_mask.sum())
-        if len(x) > n_lab:  # the pseudo-labels come from the model before retraining
-            fits.append((len(x), n_lab, torch.equal(run.learner.predict(x[n_lab:]).cpu(), y[n_lab:])))
+        plan = kw.get("plan")
+        assert len(x) == n_lab  # the learner gets the labeled set; the plan adds the pseudo-labels
+        if plan is not None:  # the pseudo-labels come from the model before retraining
+            fits.append((len(x) + len(plan.x_s), n_lab, torch.equal(run.learner.predict(plan.x_s).cpu(), plan.y_s)))
         else:
             fits.append((len(x), n_lab, None))
         return real_fit(x, y, **kw)
@@ -367,13 +387,14 @@ def test_ensemble_two_round_run_is_seeded(digits):
     assert max(h.scores[0] for h in a.history[1:]) >= 1 / 3  # real disagreement drove the picks
 
 
-def test_ceal_holdout_with_a_tiny_labeled_set_never_validates_on_pseudo_labels():
+def test_ceal_holdout_with_a_tiny_labeled_set_never_validates_on_pseudo_labels(train_sets):
     view = PoolView.from_tensors(torch.tensor([3, 5]), torch.tensor([0, 1, 2]),
                                  probs=torch.tensor([[1 - 1e-7, 1e-7], [0.5, 0.5]]))
     s = get_strategy("ceal", delta0=1e-3, schedule="constant")
     assert s.query(view, 1, _gen()).indices.tolist() == [5]
-    spy = SpyLearner(TrainConfig(validation="holdout"))
-    s.training_hook().fit(spy, torch.randn(4, 2), torch.tensor([0, 1, 0, 1]), x_unlabeled=torch.randn(1, 2),
-                          unlabeled_indices=torch.tensor([3]), seed=0)
-    (call,) = spy.calls
-    assert call["validation"] == "none" and len(call["x"]) == 5 and spy.config.validation == "holdout"
+    learner = Learner("mlp", (2,), 2, TrainConfig(epochs=2, validation="holdout"), "cpu")
+    report = s.training_hook().fit(learner, torch.randn(4, 2), torch.tensor([0, 1, 0, 1]),
+                                   x_unlabeled=torch.randn(1, 2), unlabeled_indices=torch.tensor([3]), seed=0)
+    ((x_in, _, _), (x, _, _)) = train_sets[0]
+    # 4 labeled items are too few to hold any out (Learner.fit's rule), so nothing validates
+    assert len(x_in) == 4 and len(x) == 5 and report.val_accuracy == [] and report.best_epoch is None

@@ -219,7 +219,7 @@ def test_scatter_payload_rejects_bad_input_by_name():
 
 
 def test_scatter_component_files_ship_with_the_package():
-    from alkit.viz.embedding import SCATTER_CSS, SCATTER_JS
+    from alkit.app.lite import SCATTER_CSS, SCATTER_JS
 
     js = SCATTER_JS.read_text()
     assert js.count("export default function") == 1 and "setStateValue(\"picked\"" in js

@@ -1,4 +1,4 @@
-"""alkit.viz.runs and alkit.viz.theory_panels: curves, tables and theory series read from a store."""
+"""alkit.viz.runs and alkit.viz.round_terms: curves, tables and theory series read from a store."""
 
 import json
 
@@ -6,8 +6,8 @@ import pytest
 
 from alkit.metrics import aubc
 from alkit.store import RunStore
+from alkit.viz.round_terms import dal_figure, dal_series, series_figure, split_theory, theory_series, waal_series
 from alkit.viz.runs import aubc_rows, group_curves, round_seconds, runs_table, timings_figure, wtl_rows
-from alkit.viz.theory_panels import dal_figure, dal_series, series_figure, split_theory, theory_series, waal_series
 
 
 def _run(store, strategy, seed, accs, *, initial=10, query=5, extras=None, dataset="digits"):

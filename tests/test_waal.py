@@ -282,7 +282,7 @@ def test_two_round_run_on_digits_stores_the_internals(tmp_path):
 
 # ----------------------------------------------------------------------------- reproduction helpers
 def test_fmnist_protocol_config_and_table(tmp_path):
-    from alkit.reproduce import PAPER_WAAL_FMNIST, format_waal_fmnist, waal_fmnist_config
+    from alkit.experiments.reproduce import PAPER_WAAL_FMNIST, format_waal_fmnist, waal_fmnist_config
 
     c = waal_fmnist_config("waal", seed=3).resolved()
     assert (c.initial, c.query, c.rounds, c.seed) == (1000, 500, 10, 3)
@@ -302,7 +302,7 @@ def test_fmnist_protocol_config_and_table(tmp_path):
 
 
 def test_reproduction_seeds_run_one_at_a_time_are_averaged():
-    from alkit.reproduce import merge_seeds
+    from alkit.experiments.reproduce import merge_seeds
 
     def entry(seed, accs, sec, epochs=20):
         per = [[{"n_labeled": 1000 + 500 * i, "accuracy": a} for i, a in enumerate(accs)]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,10 @@ class PoolView:
     device : torch.device
     round : int or None
         The AL round this query is for (1 = first query), set by the loop; None outside a run.
+    cache_dir : pathlib.Path or None
+        A folder where a strategy may cache one-off work across runs (ASAL's GAN and autoencoder under
+        ``asal/``). The loop sets it to ``<workspace>/cache``; None (a view built by hand): keep such work
+        in memory only. Strategies get the folder here and never look up the workspace themselves.
     """
 
     unlabeled: torch.Tensor
@@ -67,6 +72,7 @@ class PoolView:
     device: torch.device
     _fields: dict[str, Any] = field(default_factory=dict, repr=False)
     round: int | None = None
+    cache_dir: pathlib.Path | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self._fields) - NEEDS

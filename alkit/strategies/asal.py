@@ -1,8 +1,8 @@
 """ASAL (reference §4.20) and GAAL (§4.21): generate informative samples with a GAN, then retrieve.
 
-The one-off work (training the WGAN-GP of :mod:`alkit.gan`, the pool's features, PCA and the
+The one-off work (training the WGAN-GP of :mod:`alkit.strategies._gan`, the pool's features, PCA and the
 nearest-neighbour index) happens at the first query of a strategy instance and is kept for the
-following rounds (the GAN also on disk, in the workspace). It runs on the view's device, like the
+following rounds (the GAN also on disk, in the view's ``cache_dir``). It runs on the view's device, like the
 per-query work (latent optimisation and matching), so nothing crosses to the host but scalars.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from alkit import gan as _gan
 from alkit.device import exact_dtype
+from alkit.strategies import _gan
 from alkit.strategies._registry import register_strategy
 from alkit.strategies._view import PoolView
 from alkit.strategies.base import Selection, Strategy
@@ -329,11 +329,13 @@ class _GANRetrieval(Strategy):
         t0 = time.perf_counter()
         x, row_pool = self._pool(view)
         gen, critic, info = _gan.load_or_train_gan(x, latent_dim=self.latent_dim, iterations=self.gan_iterations,
-                                                   batch_size=self.gan_batch, seed=self.gan_seed)
+                                                   batch_size=self.gan_batch, seed=self.gan_seed,
+                                                   cache_dir=view.cache_dir)
         ae, ae_info = None, None
         if self.features == "autoencoder":
             ae, ae_info = _gan.load_or_train_autoencoder(x, code_dim=self.ae_code_dim, iterations=self.ae_iterations,
-                                                         batch_size=self.gan_batch, seed=self.gan_seed)
+                                                         batch_size=self.gan_batch, seed=self.gan_seed,
+                                                         cache_dir=view.cache_dir)
         t1 = time.perf_counter()
         feat = self._feature_fn(critic, ae)
         with torch.no_grad():
@@ -421,7 +423,7 @@ class ASAL(_GANRetrieval):
     r"""Adversarial Sampling for Active Learning: generate high-entropy samples, label their nearest pool items
     (reference §4.20).
 
-    Once per pool: train a WGAN-GP (:mod:`alkit.gan`, cached in ``<workspace>/cache/asal/``), compute
+    Once per pool: train a WGAN-GP (:mod:`alkit.strategies._gan`, cached in ``PoolView.cache_dir/asal/``), compute
     a fixed feature vector for every pool item, reduce it to ``pca_dim`` dimensions by exact PCA and
     build a nearest-neighbour index. Each query: draw ``b`` latents :math:`z\sim\mathcal N(0,I)` from
     the query generator, maximise :math:`H(p_\theta(G(z)))` by Adam on the whole batch
@@ -433,7 +435,7 @@ class ASAL(_GANRetrieval):
     features : {"pixels", "discriminator", "autoencoder"}
         Matching features: raw inputs (ASAL-Gray/RGB), the critic's penultimate layer
         (ASAL-Discriminator), or the code of an autoencoder trained once on the pool and cached
-        beside the GAN (ASAL-Autoencoder, :class:`alkit.gan.Autoencoder`).
+        beside the GAN (ASAL-Autoencoder, :class:`alkit.strategies._gan.Autoencoder`).
     pca_dim : int
         PCA dimensions of the matching space (paper: 50).
     ascent_steps : int
@@ -442,9 +444,8 @@ class ASAL(_GANRetrieval):
         Adam step size in latent space (paper: 0.01 for CelebA, not stated elsewhere).
     gan_iterations : int
         Generator steps of the one-off WGAN-GP training (5 critic steps each), capped at 100 critic
-        passes over the pool (so a pool of a few dozen items trains ~20 steps). For 28x28 images one
-        step took ~1 s on one busy CPU core, so the default 200 costs a few minutes, once per pool;
-        expect blurry samples with the rough shape of the data. The paper trains 40K-100K steps.
+        passes over the pool (so a pool of a few dozen items trains ~20 steps). The default 200 is
+        sized for a CPU (README, *Measured costs*), paid once per pool and cached; expect blurry samples with the rough shape of the data. The paper trains 40K-100K steps.
     gan_batch : int
         WGAN-GP mini-batch size.
     gan_seed : int

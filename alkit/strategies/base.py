@@ -52,7 +52,10 @@ class TrainingHook:
 
     The loop never special-cases a strategy: each round it calls ``hook.fit(...)`` in place of
     ``learner.fit(...)`` when :meth:`Strategy.training_hook` returns a hook. The default
-    implementation is plain supervised training, so a hook overrides only what it changes.
+    implementation is plain supervised training. A hook does not write a training loop: it passes a
+    :class:`~alkit.learner.FitPlan` (what differs: extra modules, batches, the step's loss, the training
+    set) to ``learner.fit(..., plan=...)``, the one loop with the shared validation, early-stopping and
+    best-state rules, and reads the trained extra modules from ``report.modules``.
     """
 
     def fit(

@@ -213,8 +213,8 @@ class KMeansSampling(Strategy):
     Parameters
     ----------
     n_init : int
-        Number of k-means++ restarts (alkit pins 1 by default, not scikit-learn's 10 or "auto": at
-        ``N=10,000, d=512, b=100`` one run already costs a few hundred ms on two cores).
+        Number of k-means++ restarts (alkit pins 1 by default, not scikit-learn's 10 or "auto": each
+        restart repeats the whole ``O(N b d)``-per-iteration clustering; ``make bench`` times one).
     max_iter : int
         Maximum Lloyd iterations per run.
     tol : float
@@ -589,8 +589,8 @@ class ClusterMargin(Strategy):
     distance_threshold : float, optional
         Stop merging at this average-linkage distance (the paper's :math:`\varepsilon`).
     hac_max_points : int
-        Largest number of items clustered by HAC (``O(m²)`` memory; about 1.5 s once for 2,000
-        items of dimension 512 on one core).
+        Largest number of items clustered by HAC (``O(m²)`` memory and time, paid once per run:
+        the clustering is cached across rounds).
 
     References
     ----------

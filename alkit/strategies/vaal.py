@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from alkit.seeding import mask_seed
 from alkit.strategies._registry import register_strategy
 from alkit.strategies._select import top_k
 from alkit.strategies._view import PoolView
@@ -44,7 +45,6 @@ __all__ = [
 
 #: BCE inputs are clamped to ``[BCE_EPS, 1 - BCE_EPS]`` (a saturated sigmoid would give log 0).
 BCE_EPS = 1e-6
-_SEED_MASK = (1 << 63) - 1
 _INFER_BATCH = 1024  # batch size of the scoring pass
 _VAE_MODES = ("adversarial", "frozen", "none")
 
@@ -314,6 +314,12 @@ def vaal_scores(
     return -torch.cat(out)
 
 
+def _update(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 class _BatchStream:
     """Endless shuffled mini-batches of ``range(n)`` (drop-last, reshuffle each pass); seeded by the global RNG."""
 
@@ -399,14 +405,11 @@ class VAAL(Strategy):
 
     Notes
     -----
-    Cost and defaults: on alkit's CPU budget the paper's 100 epochs are out of reach for image
-    pools; ``epochs=10`` and ``max_iterations=300`` keep one digits round well under a minute
-    (measured on one thread of a shared, loaded 2-core CPU: 211 iterations, 8-12 s for 20-220
-    labeled). Image pools are much dearer: 1×28×28 at ``conv_width=32`` took ~2 s per iteration
-    on the same machine, so a Fashion-MNIST round at the 300-iteration cap takes ~10 minutes on a
-    loaded CPU (2,000 iterations would take about an hour; the official width 128 is ~15× dearer
-    still): raise ``max_iterations`` on a GPU.
-    ``in_demo`` is False: ten digits rounds cost ~100 s. The discriminator sees μ, not a sampled z. The networks
+    Cost and defaults: the paper's 100 epochs are out of reach of a CPU for image pools;
+    ``epochs=10`` and ``max_iterations=300`` cap one round at 300 VAE/discriminator iterations
+    (digits: 211), and an image iteration costs far more than a digits one (the official conv width
+    128 more still), so raise ``max_iterations`` on a GPU. The measured costs per round are in the
+    README (*Measured costs*). ``in_demo`` is False for the same reason. The discriminator sees μ, not a sampled z. The networks
     are re-initialised every query (seeded from the query's generator), as the official code
     creates new models per split. Both run in train mode while training (BatchNorm batch
     statistics) and in eval mode for scoring. ``Selection.extras`` stores the final-epoch means of
@@ -494,159 +497,106 @@ class VAAL(Strategy):
 
     def fit_networks(
         self, x_labeled: torch.Tensor, x_unlabeled: torch.Tensor, seed: int
-    ) -> tuple[_VAEBase, VAALDiscriminator, dict[str, torch.Tensor]]:
+    ) -> tuple[_VAEBase, VAALDiscriminator, dict[str, torch.Tensor | None]]:
         """Train a fresh VAE and discriminator (seeded by ``seed``); return them (eval mode) and loss logs.
 
         The logs are 0-d tensors on the inputs' device: final-epoch means of ``recon`` (MSE summed
         over the labeled and unlabeled batch), ``kl`` (unweighted, likewise), ``adv`` (the VAE's
         adversarial term) and ``disc`` (the discriminator loss). Nothing leaves the device here.
         With ``vae_mode="none"`` the first return value is a :class:`FlattenEncoder` (no VAE) and
-        ``recon``, ``kl`` and ``adv`` are None.
+        ``recon``, ``kl`` and ``adv`` are None. Every mode runs the same loop,
+        :func:`alkit.learner.fit_phases`: ``iterations`` times the VAE's phase and / or D's phase.
         """
-        from alkit.learner import seeded
+        from alkit.learner import fit_phases
+        from alkit.seeding import seeded
 
         self._check()
-        if self.vae_mode != "adversarial":
-            return self._fit_ablation(x_labeled, x_unlabeled, seed)
-        dev = x_unlabeled.device
-        n_l, n_u = len(x_labeled), len(x_unlabeled)
-        iters, per_epoch = self.num_iterations(n_l + n_u)
-        window = min(iters, per_epoch)
-        with seeded(seed, dev):
-            vae = build_vae(tuple(x_unlabeled.shape[1:]), self.latent_dim, self.arch,
-                            self.conv_width, self.mlp_hidden).to(dev)
-            disc = VAALDiscriminator(self.latent_dim, self.disc_hidden).to(dev)
-            opt_v = torch.optim.Adam(vae.parameters(), lr=self.lr_vae, foreach=True)
-            opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr_disc, foreach=True)
-            vae.train()
-            disc.train()
-            lab = _BatchStream(n_l, self.batch_size, dev) if n_l else None
-            unl = _BatchStream(n_u, self.batch_size, dev)
-            zero = torch.zeros((), device=dev)
-            sums = {"recon": zero, "kl": zero, "adv": zero, "disc": zero}
-
-            def draw() -> tuple[torch.Tensor | None, torch.Tensor]:
-                return (x_labeled[lab.next()] if lab is not None else None), x_unlabeled[unl.next()]
-
-            xl, xu = draw()
-            for it in range(iters):
-                record = it >= iters - window
-                for step in range(self.num_vae_steps):
-                    if step > 0:
-                        xl, xu = draw()
-                    recon_u, _, mu_u, logvar_u = vae(xu)
-                    trd, mse, kl = vae_trd_loss(xu, recon_u, mu_u, logvar_u, self.beta, self.kl_reduction)
-                    mu_l = None
-                    if xl is not None:
-                        recon_l, _, mu_l, logvar_l = vae(xl)
-                        trd_l, mse_l, kl_l = vae_trd_loss(xl, recon_l, mu_l, logvar_l, self.beta, self.kl_reduction)
-                        trd, mse, kl = trd + trd_l, mse + mse_l, kl + kl_l
-                    adv = vae_adversarial_loss(disc(mu_l) if mu_l is not None else None, disc(mu_u))
-                    loss = self.lambda1 * trd + self.lambda2 * adv
-                    opt_v.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt_v.step()
-                    if record:
-                        sums["recon"] = sums["recon"] + mse.detach()
-                        sums["kl"] = sums["kl"] + kl.detach()
-                        sums["adv"] = sums["adv"] + adv.detach()
-                for step in range(self.num_adv_steps):
-                    if step > 0:
-                        xl, xu = draw()
-                    with torch.no_grad():
-                        mu_u = vae(xu)[2]
-                        mu_l = vae(xl)[2] if xl is not None else None
-                    d_loss = discriminator_loss(disc(mu_l) if mu_l is not None else None, disc(mu_u))
-                    opt_d.zero_grad(set_to_none=True)
-                    d_loss.backward()
-                    opt_d.step()
-                    if record:
-                        sums["disc"] = sums["disc"] + d_loss.detach()
-                xl, xu = draw()
-        n_vae, n_adv = window * self.num_vae_steps, window * self.num_adv_steps
-        logs = {
-            "recon": sums["recon"] / n_vae, "kl": sums["kl"] / n_vae, "adv": sums["adv"] / n_vae,
-            "disc": sums["disc"] / n_adv,
-        }
-        vae.eval()
-        disc.eval()
-        return vae, disc, logs
-
-    def _fit_ablation(
-        self, x_labeled: torch.Tensor, x_unlabeled: torch.Tensor, seed: int
-    ) -> tuple[_VAEBase, VAALDiscriminator, dict[str, torch.Tensor | None]]:
-        """``vae_mode="frozen"``: VAE alone, then D on its frozen latents; ``"none"``: D on flattened inputs."""
-        from alkit.learner import seeded
-
         dev = x_unlabeled.device
         n_l, n_u = len(x_labeled), len(x_unlabeled)
         iters, per_epoch = self.num_iterations(n_l + n_u)
         window = min(iters, per_epoch)
         shape = tuple(x_unlabeled.shape[1:])
-        zero = torch.zeros((), device=dev)
-        logs: dict[str, torch.Tensor | None] = {"recon": None, "kl": None, "adv": None, "disc": None}
+        mode = self.vae_mode
         with seeded(seed, dev):
-            if self.vae_mode == "frozen":
-                enc: _VAEBase = build_vae(shape, self.latent_dim, self.arch, self.conv_width,
-                                          self.mlp_hidden).to(dev)
-                disc = VAALDiscriminator(self.latent_dim, self.disc_hidden).to(dev)
+            if mode == "none":
+                enc: _VAEBase = FlattenEncoder(shape).to(dev)
             else:
-                enc = FlattenEncoder(shape).to(dev)
-                disc = VAALDiscriminator(enc.latent_dim, self.disc_hidden).to(dev)
+                enc = build_vae(shape, self.latent_dim, self.arch, self.conv_width, self.mlp_hidden).to(dev)
+            disc = VAALDiscriminator(enc.latent_dim if mode == "none" else self.latent_dim,
+                                     self.disc_hidden).to(dev)
             lab = _BatchStream(n_l, self.batch_size, dev) if n_l else None
             unl = _BatchStream(n_u, self.batch_size, dev)
+            cur: dict[str, torch.Tensor | None] = {}
 
-            def draw() -> tuple[torch.Tensor | None, torch.Tensor]:
-                return (x_labeled[lab.next()] if lab is not None else None), x_unlabeled[unl.next()]
+            def draw() -> None:
+                cur["l"] = x_labeled[lab.next()] if lab is not None else None
+                cur["u"] = x_unlabeled[unl.next()]
 
-            if self.vae_mode == "frozen":  # phase 1: the VAE on its own loss, never shown D
+            def latents() -> tuple[torch.Tensor | None, torch.Tensor]:
+                with torch.no_grad():
+                    if mode == "adversarial":
+                        return (None if cur["l"] is None else enc(cur["l"])[2]), enc(cur["u"])[2]
+                    return (None if cur["l"] is None else enc.encode(cur["l"])[0]), enc.encode(cur["u"])[0]
+
+            def vae_step(k: int) -> dict[str, torch.Tensor]:
+                draw()  # every VAE step trains on a fresh pair
+                trd, mse, kl, mu_l, mu_u = self._vae_terms(enc, cur["l"], cur["u"])
+                logs = {"recon": mse.detach(), "kl": kl.detach()}
+                loss = self.lambda1 * trd
+                if mode == "adversarial":
+                    adv = vae_adversarial_loss(disc(mu_l) if mu_l is not None else None, disc(mu_u))
+                    loss = loss + self.lambda2 * adv
+                    logs["adv"] = adv.detach()
+                _update(opt_v, loss)
+                return logs
+
+            def disc_step(k: int) -> dict[str, torch.Tensor]:
+                if k or mode != "adversarial":  # VAAL's first D step reuses the VAE's latest pair
+                    draw()
+                mu_l, mu_u = latents()
+                d_u = disc(mu_u)
+                d_l = disc(mu_l) if mu_l is not None else None
+                d_loss = discriminator_loss(d_l, d_u)
+                _update(opt_d, d_loss)
+                logs = {"disc": d_loss.detach()}
+                if mode == "frozen":  # the VAE's adversarial term, measured, not trained on
+                    logs["adv"] = vae_adversarial_loss(None if d_l is None else d_l.detach(), d_u.detach())
+                return logs
+
+            if mode != "none":
                 opt_v = torch.optim.Adam(enc.parameters(), lr=self.lr_vae, foreach=True)
                 enc.train()
-                recon_sum, kl_sum = zero, zero
-                for it in range(iters):
-                    for _ in range(self.num_vae_steps):
-                        xl, xu = draw()
-                        recon_u, _, mu_u, logvar_u = enc(xu)
-                        trd, mse, kl = vae_trd_loss(xu, recon_u, mu_u, logvar_u, self.beta, self.kl_reduction)
-                        if xl is not None:
-                            recon_l, _, mu_l, logvar_l = enc(xl)
-                            trd_l, mse_l, kl_l = vae_trd_loss(xl, recon_l, mu_l, logvar_l, self.beta,
-                                                              self.kl_reduction)
-                            trd, mse, kl = trd + trd_l, mse + mse_l, kl + kl_l
-                        opt_v.zero_grad(set_to_none=True)
-                        (self.lambda1 * trd).backward()
-                        opt_v.step()
-                        if it >= iters - window:
-                            recon_sum = recon_sum + mse.detach()
-                            kl_sum = kl_sum + kl.detach()
-                n_vae = window * self.num_vae_steps
-                logs["recon"], logs["kl"] = recon_sum / n_vae, kl_sum / n_vae
-            enc.eval()  # frozen from here on (BatchNorm running statistics included)
-            enc.requires_grad_(False)
-            opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr_disc, foreach=True)
-            disc.train()
-            d_sum, adv_sum = zero, zero
-            for it in range(iters):
-                for _ in range(self.num_adv_steps):
-                    xl, xu = draw()
-                    with torch.no_grad():
-                        mu_u = enc.encode(xu)[0]
-                        mu_l = enc.encode(xl)[0] if xl is not None else None
-                    d_u = disc(mu_u)
-                    d_l = disc(mu_l) if mu_l is not None else None
-                    d_loss = discriminator_loss(d_l, d_u)
-                    opt_d.zero_grad(set_to_none=True)
-                    d_loss.backward()
-                    opt_d.step()
-                    if it >= iters - window:
-                        d_sum = d_sum + d_loss.detach()
-                        adv_sum = adv_sum + vae_adversarial_loss(None if d_l is None else d_l.detach(), d_u.detach())
-        n_adv = window * self.num_adv_steps
-        logs["disc"] = d_sum / n_adv
-        if self.vae_mode == "frozen":
-            logs["adv"] = adv_sum / n_adv
+            if mode != "frozen":
+                opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr_disc, foreach=True)
+                disc.train()
+            if mode == "adversarial":  # VAE and D in turn, every iteration
+                logs, _ = fit_phases(iters, [(self.num_vae_steps, vae_step), (self.num_adv_steps, disc_step)],
+                                     window=window)
+            else:  # the VAE first, on its own loss ("frozen"), then D on its frozen (or no) latent space
+                logs = fit_phases(iters, [(self.num_vae_steps, vae_step)], window=window)[0] if mode == "frozen" else {}
+                enc.eval()  # frozen from here on (BatchNorm running statistics included)
+                enc.requires_grad_(False)
+                if mode == "frozen":
+                    opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr_disc, foreach=True)
+                    disc.train()
+                logs.update(fit_phases(iters, [(self.num_adv_steps, disc_step)], window=window)[0])
+        enc.eval()
         disc.eval()
-        return enc, disc, logs
+        out: dict[str, torch.Tensor | None] = {"recon": None, "kl": None, "adv": None, "disc": None}
+        out.update(logs)
+        return enc, disc, out
+
+    def _vae_terms(self, vae: _VAEBase, xl: torch.Tensor | None, xu: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """``(trd, mse, kl, mu_l, mu_u)`` of the VAE on an unlabeled batch plus, when given, a labeled one."""
+        recon_u, _, mu_u, logvar_u = vae(xu)
+        trd, mse, kl = vae_trd_loss(xu, recon_u, mu_u, logvar_u, self.beta, self.kl_reduction)
+        mu_l = None
+        if xl is not None:
+            recon_l, _, mu_l, logvar_l = vae(xl)
+            trd_l, mse_l, kl_l = vae_trd_loss(xl, recon_l, mu_l, logvar_l, self.beta, self.kl_reduction)
+            trd, mse, kl = trd + trd_l, mse + mse_l, kl + kl_l
+        return trd, mse, kl, mu_l, mu_u
 
     def select_with(
         self,
@@ -665,7 +615,7 @@ class VAAL(Strategy):
         self._check()
         t0 = time.perf_counter()
         seed_t = torch.randint(0, 2**62, (1,), generator=generator, device=view.device)
-        seed = int(seed_t.item()) & _SEED_MASK
+        seed = mask_seed(seed_t.item())
         vae, disc, logs = self.fit_networks(view.labeled_inputs, view.inputs, seed)
         t1 = time.perf_counter()
         pos, picked, scores = self.select_with(view, k, lambda x: vae.encode(x)[0], disc)

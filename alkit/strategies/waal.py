@@ -2,7 +2,8 @@
 
 Two halves share one strategy instance:
 
-* the **training hook** (:class:`_WAALHook`) trains the task model's extractor ``f`` and head ``h``
+* the **training hook** (:class:`_WAALHook`, a :class:`~alkit.learner.FitPlan` for the shared loop
+  ``Learner.fit``) trains the task model's extractor ``f`` and head ``h``
   together with a Wasserstein critic ``g`` on the features, in a min–max game over mini-batches
   that pair ``m`` labeled with ``m`` unlabeled items (the labeled set is cycled so that every
   epoch covers the whole unlabeled pool: the "redundancy trick");
@@ -15,7 +16,6 @@ a high critic value marks a point the labeled set does not represent; the query 
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from typing import Any
@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from alkit.learner import Batch, FitPlan, FitState
 from alkit.strategies._registry import register_strategy
 from alkit.strategies._select import top_k
 from alkit.strategies._view import PoolView
@@ -39,19 +40,20 @@ __all__ = [
     "l2_upper",
     "single_worst",
     "waal_critic_step",
+    "waal_feature_loss",
     "waal_feature_step",
     "waal_pairs",
     "waal_selection_scores",
     "waal_uncertainty",
 ]
 
-_SEED_MASK = (1 << 63) - 1
 _INFER_BATCH = 2048
 #: Probabilities are clamped to at least this before the log (the bounds explode at 0).
 P_MIN = 1e-12
 _UNCERTAINTY = ("official", "paper")
 _GP_SIGNS = ("correct", "official")
 _BIASES = ("ratio", "one", "theory")
+_ACTIVATIONS = ("relu", "leaky_relu")
 
 
 # ======================================================================================
@@ -103,12 +105,19 @@ def waal_selection_scores(probs: torch.Tensor, critic: torch.Tensor, eta: float 
 # Training-stage pieces
 # ======================================================================================
 class WAALCritic(nn.Module):
-    """The critic ``g``: Linear(d, hidden) → ReLU → Dropout(p) → Linear(hidden, 1) → Sigmoid, output (B,)."""
+    """The critic ``g``: Linear(d, hidden) → ReLU → Dropout(p) → Linear(hidden, 1) → Sigmoid, output (B,).
 
-    def __init__(self, dim: int, hidden: int = 50, dropout: float = 0.5) -> None:
+    ``activation="leaky_relu"`` swaps the ReLU for LeakyReLU(0.2) (not the paper's): a ReLU critic can
+    die — once every hidden unit is negative on every feature, ``g`` is a constant, its gradient and
+    the penalty's gradient vanish, and nothing revives it (``benchmarks/waal_layouts.py``).
+    """
+
+    def __init__(self, dim: int, hidden: int = 50, dropout: float = 0.5, activation: str = "relu") -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1),
-                                 nn.Sigmoid())
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"critic activation must be one of {_ACTIVATIONS}, got {activation!r}")
+        act = nn.ReLU() if activation == "relu" else nn.LeakyReLU(0.2)
+        self.net = nn.Sequential(nn.Linear(dim, hidden), act, nn.Dropout(dropout), nn.Linear(hidden, 1), nn.Sigmoid())
         self.dim = int(dim)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -180,34 +189,50 @@ def _forward_pair(model: nn.Module, x_l: torch.Tensor, x_u: torch.Tensor, joint:
     return model.features(x_l), model.features(x_u)
 
 
+def waal_feature_loss(model: nn.Module, critic: nn.Module, x_l: torch.Tensor, y_l: torch.Tensor,
+                      x_u: torch.Tensor | None, *, mu: float, gamma: float, label_smoothing: float = 0.0,
+                      joint: bool = False
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+    r"""Step A's objective :math:`\mathrm{CE}(h(z_L),y_L)+\mu[\overline{g(z_U)}-\gamma\overline{g(z_L)}]`, not stepped.
+
+    Returns ``(loss, ce, w, z_l, z_u)``; ``loss`` carries the graph, the rest is detached (``w`` and
+    ``z_u`` are None without unlabeled inputs, ``w`` also when ``mu == 0``).
+    """
+    if x_u is None or len(x_u) == 0:
+        z_l, z_u = model.features(x_l), None
+    else:
+        z_l, z_u = _forward_pair(model, x_l, x_u, joint)
+    ce = F.cross_entropy(model.head(z_l), y_l, label_smoothing=label_smoothing)
+    loss, w = ce, None
+    if z_u is not None and mu != 0.0:
+        w = critic(z_u).mean() - gamma * critic(z_l).mean()
+        loss = ce + mu * w
+    return loss, ce.detach(), None if w is None else w.detach(), z_l.detach(), None if z_u is None else z_u.detach()
+
+
 def waal_feature_step(model: nn.Module, critic: nn.Module, opt: torch.optim.Optimizer, x_l: torch.Tensor,
                       y_l: torch.Tensor, x_u: torch.Tensor | None, *, mu: float, gamma: float,
                       label_smoothing: float = 0.0, joint: bool = False
                       ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
-    r"""Step A: update ``f`` and ``h`` on :math:`\mathrm{CE}+\mu[\overline{g(z_U)}-\gamma\overline{g(z_L)}]`, critic frozen.
+    r"""Step A on its own: update ``f`` and ``h`` on :func:`waal_feature_loss` with the critic frozen.
 
     The critic's parameters are switched to ``requires_grad=False`` for the step (its ``.grad``
-    stays untouched). Returns ``(ce, w, z_l, z_u)`` detached; ``x_u=None`` trains on CE alone.
+    stays untouched). Returns ``(ce, w, z_l, z_u)`` detached; ``x_u=None`` trains on CE alone. The
+    training hook does not call it: ``Learner.fit`` steps :func:`waal_feature_loss` itself, freezing the
+    critic the same way.
     """
     flags = [p.requires_grad for p in critic.parameters()]
     critic.requires_grad_(False)
     try:
-        if x_u is None or len(x_u) == 0:
-            z_l, z_u = model.features(x_l), None
-        else:
-            z_l, z_u = _forward_pair(model, x_l, x_u, joint)
-        ce = F.cross_entropy(model.head(z_l), y_l, label_smoothing=label_smoothing)
-        loss, w = ce, None
-        if z_u is not None and mu != 0.0:
-            w = critic(z_u).mean() - gamma * critic(z_l).mean()
-            loss = ce + mu * w
+        loss, ce, w, z_l, z_u = waal_feature_loss(model, critic, x_l, y_l, x_u, mu=mu, gamma=gamma,
+                                                  label_smoothing=label_smoothing, joint=joint)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     finally:
         for p, f in zip(critic.parameters(), flags, strict=True):
             p.requires_grad_(f)
-    return ce.detach(), None if w is None else w.detach(), z_l.detach(), None if z_u is None else z_u.detach()
+    return ce, w, z_l, z_u
 
 
 def waal_critic_step(critic: nn.Module, opt: torch.optim.Optimizer, z_l: torch.Tensor, z_u: torch.Tensor, *,
@@ -245,131 +270,95 @@ def _critic_values(model: nn.Module, critic: nn.Module, x: torch.Tensor, device:
 # ======================================================================================
 # The hook
 # ======================================================================================
+class _WAALPlan(FitPlan):
+    """WAAL's min–max game as a plan: step A (``f``, ``h``; critic frozen) is the step's loss, step B
+    (the critic's ascent on step A's detached features) the extra step; batches pair labeled with
+    unlabeled items (:func:`waal_pairs`). Everything else is ``Learner.fit``'s."""
+
+    def __init__(self, strategy: WAAL, x_unlabeled: torch.Tensor | None) -> None:
+        self.s = strategy
+        self.epochs = strategy.epochs
+        self._x_u_in = x_unlabeled
+        self.x_l = self.x_u = torch.empty(0)
+        self.gamma = 0.0
+        self.planned_epochs = 0
+        self.last = {"w": 0.0, "gp": 0.0}
+        self._z: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        self._w_sum: Any = 0.0
+        self._gp_sum: Any = 0.0
+        self._n_adv = 0
+
+    def train_set(self, x, y, weight):
+        self.x_l = x  # the labeled items WAAL trains on (validation removed)
+        self.x_u = self._x_u_in.to(x.device) if self._x_u_in is not None else x[:0]
+        self.gamma = bias_coefficient(self.s.bias, len(x), len(self.x_u), self.s._query_size())
+        return x, y, weight
+
+    def modules(self, model: nn.Module, x: torch.Tensor) -> dict[str, nn.Module]:
+        self.joint_pass = not _has_batchnorm(model)
+        return {"critic": WAALCritic(model.feature_dim, self.s.critic_hidden, activation=self.s.critic_activation)}
+
+    def steps_per_epoch(self, n: int, batch_size: int) -> int:
+        return math.ceil(max(n, len(self.x_u)) / batch_size)
+
+    def batches(self, n, batch_size, generator, device):
+        li, ui = waal_pairs(n, len(self.x_u), generator)
+        li, ui = li.to(device), ui.to(device)
+        for start in range(0, len(li), batch_size):
+            yield Batch(li[start : start + batch_size], ui[start : start + batch_size] if len(self.x_u) else None)
+
+    def loss(self, fit: FitState, batch: Batch) -> torch.Tensor:
+        self.planned_epochs = fit.epochs
+        x_u = None if batch.unlabeled is None else self.x_u[batch.unlabeled]
+        loss, _, _, z_l, z_u = waal_feature_loss(fit.model, fit.modules["critic"], fit.x[batch.labeled],
+                                                 fit.y[batch.labeled], x_u, mu=float(self.s.mu), gamma=self.gamma,
+                                                 label_smoothing=fit.config.label_smoothing, joint=self.joint_pass)
+        self._z = (z_l, z_u)
+        return loss
+
+    def extra_step(self, fit: FitState, batch: Batch) -> None:
+        z_l, z_u = self._z
+        if z_u is not None:
+            w, gp = waal_critic_step(fit.modules["critic"], fit.optimizers["critic"], z_l, z_u, mu=float(self.s.mu),
+                                     gamma=self.gamma, gp_weight=float(self.s.gp_weight), gp_sign=self.s.gp_sign)
+            self._w_sum, self._gp_sum, self._n_adv = self._w_sum + w, self._gp_sum + gp, self._n_adv + 1
+
+    def end_epoch(self, fit: FitState) -> None:
+        if self._n_adv:
+            self.last = {"w": float(self._w_sum) / self._n_adv, "gp": float(self._gp_sum) / self._n_adv}
+        self._w_sum, self._gp_sum, self._n_adv = 0.0, 0.0, 0
+
+
 class _WAALHook(TrainingHook):
-    """Min–max training of ``f``, ``h`` and the critic ``g`` (all fresh every round)."""
+    """Train with :class:`_WAALPlan` (``f``, ``h`` and a fresh critic every round); the critic comes back in the report."""
 
     def __init__(self, strategy: WAAL) -> None:
         self.strategy = strategy
         self._extras: dict[str, Any] = {}
 
     def fit(self, learner, x_labeled, y_labeled, *, x_unlabeled, unlabeled_indices, seed, x_val=None, y_val=None):
-        from alkit.learner import FitReport, seeded
-
         s = self.strategy
         s._check()
-        t_start = time.perf_counter()
-        c = learner.config
-        learner._check_xy(x_labeled, y_labeled, "training")
-        if len(x_labeled) == 0:
-            raise ValueError("cannot train on an empty labeled set")
-        dev = learner.device
-        gen = torch.Generator().manual_seed(int(seed) & _SEED_MASK)
-        x_l, y_l = x_labeled.to(dev), y_labeled.to(dev)
-        x_u = x_unlabeled.to(dev) if x_unlabeled is not None else x_l[:0]
-
-        if c.validation == "holdout" and len(x_l) >= 5:
-            perm = torch.randperm(len(x_l), generator=gen).to(dev)
-            n_val = max(1, int(round(c.val_fraction * len(x_l))))
-            x_val, y_val = x_l[perm[:n_val]], y_l[perm[:n_val]]
-            x_l, y_l = x_l[perm[n_val:]], y_l[perm[n_val:]]
-        elif c.validation == "dataset":
-            if x_val is None or y_val is None:
-                raise ValueError("validation='dataset' needs x_val / y_val (the dataset has no validation split)")
-            learner._check_xy(x_val, y_val, "validation")
-        else:
-            x_val = y_val = None
-
-        n_l, n_u = len(x_l), len(x_u)
-        model = learner.new_model(seed)
-        with seeded(int(seed) + 2, torch.device("cpu")):
-            critic = WAALCritic(model.feature_dim, s.critic_hidden)
-        critic = critic.to(dev)
-        # One SGD optimiser for f and h is the official pair of optimisers (same settings, disjoint
-        # parameters); the critic gets its own optimiser with the same settings.
-        opt = learner._optimizer(model)
-        opt_c = learner._optimizer(critic)
-        gamma = bias_coefficient(s.bias, n_l, n_u, s._query_size())
-        bs = c.batch_size
-        pairs = max(n_l, n_u)
-        steps_per_epoch = math.ceil(pairs / bs)
-        epochs = c.epochs if s.epochs is None else int(s.epochs)
-        epochs = max(epochs, math.ceil(c.min_steps / steps_per_epoch))
-        milestones = sorted({max(1, int(round(m * epochs))) for m in c.lr_milestones})
-        scheds = [torch.optim.lr_scheduler.MultiStepLR(o, milestones=milestones, gamma=c.lr_gamma)
-                  for o in (opt, opt_c)] if milestones else []
-        joint = not _has_batchnorm(model)
-        mu, gp_w = float(s.mu), float(s.gp_weight)
-
-        report = FitReport()
-        best_acc, best_state, since_best = -1.0, None, 0
-        last = {"w": 0.0, "gp": 0.0}
-        with seeded(int(seed) + 1, dev):
-            for epoch in range(epochs):
-                model.train()
-                critic.train()
-                li, ui = waal_pairs(n_l, n_u, gen)
-                li, ui = li.to(dev), ui.to(dev)
-                ce_sum = torch.zeros((), device=dev)
-                w_sum = torch.zeros((), device=dev)
-                gp_sum = torch.zeros((), device=dev)
-                n_adv = 0
-                for start in range(0, pairs, bs):
-                    bl = li[start : start + bs]
-                    bu = ui[start : start + bs] if n_u else None
-                    ce, _, z_l, z_u = waal_feature_step(
-                        model, critic, opt, x_l[bl], y_l[bl], None if bu is None else x_u[bu], mu=mu, gamma=gamma,
-                        label_smoothing=c.label_smoothing, joint=joint)
-                    ce_sum += ce * len(bl)
-                    if z_u is not None:
-                        w, gp = waal_critic_step(critic, opt_c, z_l, z_u, mu=mu, gamma=gamma, gp_weight=gp_w,
-                                                 gp_sign=s.gp_sign)
-                        w_sum += w
-                        gp_sum += gp
-                        n_adv += 1
-                    report.steps += 1
-                for sched in scheds:
-                    sched.step()
-                report.train_loss.append(float(ce_sum) / pairs)
-                if n_adv:
-                    last = {"w": float(w_sum) / n_adv, "gp": float(gp_sum) / n_adv}
-                report.epochs_run = epoch + 1
-                if x_val is not None and ((epoch + 1) % c.eval_every == 0 or epoch + 1 == epochs):
-                    learner._model = model
-                    acc = float((learner.predict(x_val) == y_val.to(dev)).float().mean())
-                    report.val_accuracy.append(acc)
-                    if acc > best_acc:
-                        best_acc, since_best = acc, 0
-                        report.best_epoch, report.best_val_accuracy = epoch + 1, acc
-                        if c.select_best:
-                            best_state = (copy.deepcopy(model.state_dict()), copy.deepcopy(critic.state_dict()))
-                    else:
-                        since_best += 1
-                        if c.patience and since_best >= c.patience:
-                            break
-        if best_state is not None:
-            model.load_state_dict(best_state[0])
-            critic.load_state_dict(best_state[1])
-        model.eval()
-        critic.eval()
-        learner._model = model
+        plan = _WAALPlan(s, x_unlabeled)
+        report = learner.fit(x_labeled, y_labeled, seed=seed, x_val=x_val, y_val=y_val, plan=plan)
+        model, critic = learner.model, report.modules["critic"]
         s._critic = critic
-        g_l = _critic_values(model, critic, x_l, dev)
-        g_u = _critic_values(model, critic, x_u, dev)
+        n_l, n_u = len(plan.x_l), len(plan.x_u)
+        g_l = _critic_values(model, critic, plan.x_l, learner.device)
+        g_u = _critic_values(model, critic, plan.x_u, learner.device)
         mean_l = float(g_l.mean()) if len(g_l) else None
         mean_u = float(g_u.mean()) if len(g_u) else None
-        report.seconds = time.perf_counter() - t_start
-        learner.last_fit = report
         self._extras = {
             "waal_critic_mean_labeled": mean_l,
             "waal_critic_mean_unlabeled": mean_u,
             "waal_w1": None if mean_l is None or mean_u is None else mean_u - mean_l,
-            "waal_objective": None if mean_l is None or mean_u is None else mean_u - gamma * mean_l,
-            "waal_gamma": gamma,
-            "waal_pairs_per_epoch": pairs,
-            "waal_labeled_reuse": pairs / n_l,
-            "waal_epochs": epochs,
-            "waal_train_w_last_epoch": last["w"],
-            "waal_train_gp_last_epoch": last["gp"],
+            "waal_objective": None if mean_l is None or mean_u is None else mean_u - plan.gamma * mean_l,
+            "waal_gamma": plan.gamma,
+            "waal_pairs_per_epoch": max(n_l, n_u),
+            "waal_labeled_reuse": max(n_l, n_u) / n_l,
+            "waal_epochs": plan.planned_epochs,
+            "waal_train_w_last_epoch": plan.last["w"],
+            "waal_train_gp_last_epoch": plan.last["gp"],
         }
         return report
 
@@ -392,11 +381,15 @@ class WAAL(ScoreStrategy):
     :math:`\mathrm{CE}(h(f(x_L)),y_L)+\mu[\overline{g(f(x_U))}-\gamma\,\overline{g(f(x_L))}]` with
     the critic frozen; step B updates :math:`g` on
     :math:`-\mu[\overline{g(z_U)}-\gamma\,\overline{g(z_L)}]+\mu\lambda_\text{gp}\mathrm{GP}` with the
-    features detached (:func:`gradient_penalty` on interpolates, ``z_U`` and ``z_L``). Optimiser,
-    learning rate, momentum, lr milestones, validation and early stopping come from the learner's
-    :class:`~alkit.learner.TrainConfig` (paper: SGD 0.01, momentum 0.5, ×0.1 at 50 %/75 %); the
-    critic has its own optimiser with the same settings. An epoch is one pass over
-    ``max(N_L, N_U)`` pairs, so it costs about ``N_U / N_L`` supervised epochs.
+    features detached (:func:`gradient_penalty` on interpolates, ``z_U`` and ``z_L``). The game is a
+    :class:`~alkit.learner.FitPlan` (step A its loss, step B its extra step) run by
+    :meth:`alkit.learner.Learner.fit`, so optimiser, learning rate, momentum, lr milestones,
+    validation, early stopping and best-state selection (of ``f``, ``h`` *and* the critic) are the
+    learner's shared rules from its :class:`~alkit.learner.TrainConfig` (paper: SGD 0.01, momentum
+    0.5, ×0.1 at 50 %/75 %); the critic has its own optimiser with the same settings and comes back
+    in ``FitReport.modules["critic"]``. An epoch is one pass over ``max(N_L, N_U)`` pairs, so it
+    costs about ``N_U / N_L`` supervised epochs; ``FitReport.train_loss`` is the mean step-A
+    objective (CE plus the μ-weighted critic term).
 
     **Query.** :math:`s(x)=\text{mix}\,U_A(p)+(1-\text{mix})\,U_B(p)-\eta\,g(f(x))`; the ``b``
     smallest are queried (``score`` returns :math:`-s`, larger = query first).
@@ -428,6 +421,9 @@ class WAAL(ScoreStrategy):
         ``TrainConfig.epochs``. ``min_steps`` still applies; early stopping may end a round sooner.
     critic_hidden : int
         Hidden width of the critic (paper/code: 50).
+    critic_activation : {"relu", "leaky_relu"}
+        The critic's hidden activation: ``"relu"`` (paper/code) or LeakyReLU(0.2), which cannot die
+        (see :class:`WAALCritic`; lesson 08 §5 measures both on sampling-bias layouts).
     query_size : int, optional
         :math:`N_B` of ``bias="theory"``; None = the size of this instance's previous query (0 before
         the first query, which gives :math:`C_0=1`).
@@ -469,7 +465,8 @@ class WAAL(ScoreStrategy):
 
     def __init__(self, mu: float = 1e-2, eta: float = 5.0, mix: float = 0.5, uncertainty: str = "official",
                  bias: str | float = "ratio", gp_sign: str = "correct", gp_weight: float = 2.0,
-                 epochs: int | None = None, critic_hidden: int = 50, query_size: int | None = None) -> None:
+                 epochs: int | None = None, critic_hidden: int = 50, query_size: int | None = None,
+                 critic_activation: str = "relu") -> None:
         self.mu = mu
         self.eta = eta
         self.mix = mix
@@ -480,6 +477,7 @@ class WAAL(ScoreStrategy):
         self.epochs = epochs
         self.critic_hidden = critic_hidden
         self.query_size = query_size
+        self.critic_activation = critic_activation
 
     # state shared with the hook (not hyperparameters): the critic is retrained by every round's fit;
     # the last query size (bias="theory" without query_size) is stored with the round for resume
@@ -493,6 +491,8 @@ class WAAL(ScoreStrategy):
         if self.gp_sign not in _GP_SIGNS:
             raise ValueError(f"gp_sign must be one of {_GP_SIGNS}, got {self.gp_sign!r}")
         bias_coefficient(self.bias, 1, 1)
+        if self.critic_activation not in _ACTIVATIONS:
+            raise ValueError(f"critic_activation must be one of {_ACTIVATIONS}, got {self.critic_activation!r}")
         if self.epochs is not None and (isinstance(self.epochs, bool) or not isinstance(self.epochs, int)
                                         or self.epochs < 1):
             raise ValueError(f"epochs must be a positive integer or None, got {self.epochs!r}")
@@ -507,10 +507,10 @@ class WAAL(ScoreStrategy):
         """The fitted critic when its input width is ``dim``, else an untrained one seeded with 0."""
         if self._critic is not None and self._critic.dim == dim:
             return self._critic.to(device).eval(), True
-        from alkit.learner import seeded
+        from alkit.seeding import seeded
 
         with seeded(0, torch.device("cpu")):
-            critic = WAALCritic(dim, self.critic_hidden)
+            critic = WAALCritic(dim, self.critic_hidden, activation=self.critic_activation)
         return critic.to(device).eval(), False
 
     @torch.no_grad()

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from alkit.device import make_generator
+from alkit.seeding import make_generator
 from alkit.theory.divergence import domain_classifier_divergence, w1_estimate
 
 __all__ = ["THEORY_KEYS", "theory_terms"]

@@ -19,7 +19,6 @@ import html
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,17 +37,11 @@ __all__ = [
     "STATUS_GROUPS",
     "sprite_sheet",
     "picked_pool_indices",
-    "SCATTER_JS",
-    "SCATTER_CSS",
 ]
 
 METHODS = ("umap", "pca")
 STATUS_ORDER = ("unlabeled", "labeled", "selected")
 STATUS_COLORS = {"unlabeled": "#b8b8b8", "labeled": "#1f77b4", "selected": "#d62728"}
-_WEB = Path(__file__).resolve().parent / "web"
-#: The dashboard's canvas scatter (a Streamlit components-v2 module): JavaScript and CSS file paths.
-SCATTER_JS = _WEB / "embedding_scatter.js"
-SCATTER_CSS = _WEB / "embedding_scatter.css"
 
 
 def _as_features(x: Any, what: str = "features") -> np.ndarray:
@@ -142,7 +135,7 @@ class Projector:
                                     random_state=self.seed, transform_seed=self.seed, n_jobs=1)
             self._fit_xy = np.asarray(self._model.fit_transform(x), dtype=np.float32)
             # umap's transform optimises for n_epochs // 3 epochs; 30 is umap's own choice for large data
-            # and keeps a 5,000-point round change within a few seconds on a small CPU.
+            # (a round change then optimises ``transform_epochs`` epochs, against the fit's ``n_epochs``).
             self._model.n_epochs = 3 * self.transform_epochs
             # Compile umap's transform code now (numba, seconds on first use): it belongs to the one-off
             # cost of fitting, so the first round change is as fast as the later ones.
@@ -379,7 +372,7 @@ def scatter_payload(
     title: str = "",
     height: int = 560,
 ) -> dict[str, Any]:
-    """The JSON data of alkit's canvas scatter (``alkit/viz/web/embedding_scatter.js``).
+    """The JSON data of alkit's canvas scatter (``alkit/app/web/embedding_scatter.js``).
 
     Parameters
     ----------
@@ -510,7 +503,7 @@ def _first_value(cd: Any) -> int | None:
 
 def picked_pool_indices(fig: Any, points: Sequence[dict]) -> list[int]:
     """Pool indices of selected points (Streamlit's ``event.selection.points``) of a figure whose point
-    ``customdata[0]`` is a pool index (:func:`embedding_figure`, :func:`alkit.viz.play.play_figure`).
+    ``customdata[0]`` is a pool index (:func:`embedding_figure`, :func:`alkit.app.playground_figures.play_figure`).
 
     The figure's own customdata is looked up by ``(curve_number, point_index)``; the customdata the
     browser echoed back is the fallback. Points of traces without pool indices (a background) are skipped.

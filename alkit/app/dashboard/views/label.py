@@ -1,0 +1,99 @@
+"""Label: you are the oracle. The run queries, you label the images, it trains on your labels."""
+
+from __future__ import annotations
+
+import dashui
+import streamlit as st
+
+import alkit
+from alkit.app.worker import RunWorker, get_worker
+from alkit.loop import ALConfig
+from alkit.presets import get_preset
+from alkit.viz.batch import to_image, upscale
+
+st.title("Label")
+st.markdown("A run that asks **you** for labels: each round the strategy queries a batch, you label it, "
+            "the model retrains on your answers. Your labels are what the run stores.")
+
+IMAGE_SETS = ["digits", "mnist5k", "fashion_mnist"]
+with st.expander("Start a labeling run", expanded="label_run" not in st.session_state):
+    c1, c2, c3 = st.columns(3)
+    dataset = c1.selectbox("Dataset", IMAGE_SETS, key="label_dataset")
+    strategies = alkit.list_strategies()
+    strategy = c2.selectbox("Strategy", strategies, index=strategies.index("margin"), key="label_strategy")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="label_seed")
+    c1, c2, c3, c4 = st.columns(4)
+    initial = c1.number_input("Initial labels", 1, 10000, get_preset(dataset).initial, key="label_initial")
+    query = c2.number_input("Images per round", 1, 100, 10, key="label_query")
+    rounds = c3.number_input("Rounds", 1, 100, 5, key="label_rounds")
+    epochs = c4.number_input("Epochs per round", 1, 200, 20, key="label_epochs")
+    human_seed = st.checkbox("I label the initial set too (else it comes with the dataset's labels)", False,
+                             key="label_human_seed")
+    if st.button("Start labeling", type="primary", key="label_start"):
+        train = get_preset(dataset).train.to_dict()
+        train["epochs"] = int(epochs)
+        train["min_steps"] = min(int(train.get("min_steps", 0)), 10 * int(epochs))
+        try:
+            cfg = ALConfig(dataset=dataset, strategy=strategy, initial=int(initial), query=int(query),
+                           rounds=int(rounds), seed=int(seed), store_embeddings=0,
+                           train=alkit.TrainConfig.from_dict(train))
+            w = RunWorker(cfg, workspace=dashui.workspace(), human=True, human_seed=human_seed)
+        except (ValueError, TypeError, alkit.store.StoreError) as exc:
+            st.error(f"Cannot start: {exc}")
+        else:
+            st.session_state["label_run"] = w.run_id
+            st.session_state["current_run"] = w.run_id
+            st.rerun()
+
+
+def label_panel() -> None:
+    rid = st.session_state.get("label_run")
+    w = get_worker(rid) if rid else None
+    if w is None:
+        st.info("Start a labeling run above.")
+        return
+    s = w.status()
+    st.session_state["label_round"] = s["round"]
+    st.progress(min(1.0, (s["round"] + 1) / s["total_rounds"]),
+                text=f"run {w.run_id}: {s['round'] + 1} of {s['total_rounds']} rounds · {s['state'].replace('_', ' ')}")
+    if s["error"]:
+        st.error(f"The run failed: {s['error']}")
+    if s["accuracy"] is not None:
+        st.metric("test accuracy with your labels", f"{s['accuracy']:.3f}")
+    pending = s["pending"]
+    if not pending:
+        if s["busy"]:
+            st.caption(f"working: {s['phase'] or 'starting'}…")
+        elif s["state"] == "finished":
+            st.success("Done: every round is labeled. Compare this run with others on the Learning curves page.")
+        return
+    ds = w.run.dataset
+    names = ds.class_names
+    st.subheader(f"Round {s['round'] + 1}: label these {len(pending)} images")
+    with st.form(f"label_form_{s['round']}"):
+        cols = st.columns(5)
+        for k, i in enumerate(pending):
+            with cols[k % 5]:
+                img = to_image(ds.x_train[i], mean=ds.mean, std=ds.std)
+                if img is not None:
+                    st.image(upscale(img, 110), width=110)
+                st.selectbox(f"#{i}", list(range(len(names))), index=None, format_func=lambda c: names[c],
+                             placeholder="class?", key=f"label_{s['round']}_{i}")
+        sent = st.form_submit_button("Submit labels", type="primary")
+    if sent:
+        answers = [st.session_state.get(f"label_{s['round']}_{i}") for i in pending]
+        missing = [i for i, a in zip(pending, answers) if a is None]
+        if missing:
+            st.error(f"Choose a class for every image (missing: {', '.join(f'#{i}' for i in missing)}).")
+            return
+        w.answer([int(a) for a in answers])
+        agree = sum(int(a) == int(ds.y_train[i]) for i, a in zip(pending, answers))
+        st.session_state["label_feedback"] = f"{agree} of {len(pending)} of your labels match the dataset's labels."
+        st.rerun()
+
+
+if st.session_state.get("label_feedback"):
+    st.caption(st.session_state["label_feedback"])
+rid = st.session_state.get("label_run")
+w = get_worker(rid) if rid else None
+st.fragment(run_every=1.0 if (w is not None and w.status()["busy"]) else None)(label_panel)()
