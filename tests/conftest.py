@@ -15,6 +15,10 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 def _isolated_workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("ALKIT_WORKSPACE", str(tmp_path / "workspace"))
     yield
+    # A test that runs a command in-process may raise the thread count (`alkit bench` defaults to 2): on
+    # two shared cores that makes every later test in this worker several times slower, so set it back.
+    if torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(params=DEVICES)

@@ -122,7 +122,7 @@ def test_bench_select_prints_one_json_object(capsys):
     rc, out2, _ = run_cli(capsys, "bench", "select", "--strategy", "margin", "--n", "500", "--dim", "8",
                           "--budget", "7", "--repeats", "1", "--threads", "1", "--json")
     assert json.loads(out2)["indices_sha256"] == res["indices_sha256"]  # seeded pool, same picks
-    rc, _, err = run_cli(capsys, "bench", "select", "--strategy", "margin", "--n", "0", "--json")
+    rc, _, err = run_cli(capsys, "bench", "select", "--strategy", "margin", "--n", "0", "--threads", "1", "--json")
     assert rc == 2 and "--n must be a positive integer" in err
 
 
