@@ -22,7 +22,19 @@ from alkit.device import resolve_device
 from alkit.models import ALModel, ModelError, get_model
 from alkit.seeding import SEED_MASK, cpu_generator, seeded
 
-__all__ = ["TrainConfig", "FitReport", "FitPlan", "FitState", "Batch", "Learner", "fit_phases"]
+__all__ = ["TrainConfig", "FitReport", "FitPlan", "FitState", "Batch", "Learner", "fit_phases", "identical_mc_passes"]
+
+
+def identical_mc_passes(stack: torch.Tensor) -> float | None:
+    """The largest difference between MC-dropout passes ``(T, N, K)`` when they are all identical, else None.
+
+    "Identical" means that no value differs from the first pass's by more than ``8 * eps`` of the dtype
+    (float32: 9.5e-7); fewer than two passes or an empty stack are never identical. One host sync.
+    """
+    if stack.shape[0] < 2 or stack.numel() == 0:
+        return None
+    spread = (stack - stack[:1]).abs().amax()
+    return float(spread) if bool(spread <= 8 * torch.finfo(stack.dtype).eps) else None
 
 
 @dataclass
@@ -661,12 +673,11 @@ class Learner:
         if not chunks:
             return torch.empty(T, 0, self.num_classes, device=self.device)
         out = torch.cat(chunks, dim=1)
-        if T >= 2 and out.numel():  # the passes themselves: one host sync for the whole stack
-            spread = (out - out[:1]).abs().amax()
-            if bool(spread <= 8 * torch.finfo(out.dtype).eps):
-                raise ModelError(
-                    f"{type(model).__name__}: all {T} MC-dropout passes came out identical on {out.shape[1]} items "
-                    f"(largest difference {float(spread):.1e}), so its dropout has no effect and MC-dropout scores "
-                    "would rank the pool by rounding noise; use a model whose dropout changes its output"
-                )
+        spread = identical_mc_passes(out)  # the passes themselves: one host sync for the whole stack
+        if spread is not None:
+            raise ModelError(
+                f"{type(model).__name__}: all {T} MC-dropout passes came out identical on {out.shape[1]} items "
+                f"(largest difference {spread:.1e}), so its dropout has no effect and MC-dropout scores "
+                "would rank the pool by rounding noise; use a model whose dropout changes its output"
+            )
         return out

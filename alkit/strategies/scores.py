@@ -50,15 +50,14 @@ def check_mc_passes_differ(mc_probs: torch.Tensor, what: str = "mc_probs") -> to
     ValueError
         Naming the stack's shape and the largest difference between passes.
     """
-    t = mc_probs.shape[0]
-    if t < 2 or mc_probs.numel() == 0:
-        return mc_probs
-    spread = (mc_probs - mc_probs[:1]).abs().amax()
-    if bool(spread <= 8 * torch.finfo(mc_probs.dtype).eps):
+    from alkit.learner import identical_mc_passes
+
+    spread = identical_mc_passes(mc_probs)
+    if spread is not None:
         raise ValueError(
-            f"{what} {tuple(mc_probs.shape)}: all {t} MC-dropout passes are identical (largest difference "
-            f"{float(spread):.1e}), so the model's dropout is inactive (rate 0?); MC-dropout scores would rank the "
-            "pool by rounding noise. Use a model with dropout rate > 0"
+            f"{what} {tuple(mc_probs.shape)}: all {mc_probs.shape[0]} MC-dropout passes are identical (largest "
+            f"difference {spread:.1e}), so the model's dropout is inactive (rate 0?); MC-dropout scores would rank "
+            "the pool by rounding noise. Use a model with dropout rate > 0"
         )
     return mc_probs
 

@@ -97,7 +97,7 @@ class Projector:
         self.max_fit = int(max_fit)
         self.fit_seconds = float("nan")
         self.dim: int | None = None
-        self._model: Any = None
+        self._umap: Any = None
         self._mean: np.ndarray | None = None
         self._components: np.ndarray | None = None
         self._fit_rows: np.ndarray | None = None  # the fitted features (to return the fit layout for them)
@@ -131,15 +131,15 @@ class Projector:
             import umap  # noqa: PLC0415  (slow import: only when a UMAP map is wanted)
 
             n_nb = min(self.n_neighbors, x.shape[0] - 1)
-            self._model = umap.UMAP(n_components=2, n_neighbors=n_nb, min_dist=self.min_dist, n_epochs=self.n_epochs,
+            self._umap = umap.UMAP(n_components=2, n_neighbors=n_nb, min_dist=self.min_dist, n_epochs=self.n_epochs,
                                     random_state=self.seed, transform_seed=self.seed, n_jobs=1)
-            self._fit_xy = np.asarray(self._model.fit_transform(x), dtype=np.float32)
+            self._fit_xy = np.asarray(self._umap.fit_transform(x), dtype=np.float32)
             # umap's transform optimises for n_epochs // 3 epochs; 30 is umap's own choice for large data
             # (a round change then optimises ``transform_epochs`` epochs, against the fit's ``n_epochs``).
-            self._model.n_epochs = 3 * self.transform_epochs
+            self._umap.n_epochs = 3 * self.transform_epochs
             # Compile umap's transform code now (numba, seconds on first use): it belongs to the one-off
             # cost of fitting, so the first round change is as fast as the later ones.
-            self._model.transform(x[: min(8, len(x))] + np.float32(1e-3))
+            self._umap.transform(x[: min(8, len(x))] + np.float32(1e-3))
         self._fit_rows = x
         self.dim = int(x.shape[1])
         self.fit_seconds = time.perf_counter() - t0
@@ -157,7 +157,7 @@ class Projector:
             return self._fit_xy.copy()  # the fitted points keep their fitted layout
         if self.method == "pca":
             return ((x - self._mean) @ self._components.T).astype(np.float32)
-        return np.asarray(self._model.transform(x), dtype=np.float32)
+        return np.asarray(self._umap.transform(x), dtype=np.float32)
 
 
 def subsample_keep(n: int, n_show: int, keep: Sequence[int] | np.ndarray = (), seed: int = 0) -> np.ndarray:
