@@ -46,6 +46,8 @@ __all__ = [
     "run_active_learning",
     "run_comparison",
     "strategies",
+    "sweep",
+    "SweepSpec",
     "win_tie_loss",
 ]
 
@@ -55,4 +57,8 @@ def __getattr__(name: str):  # the experiment driver loads on first use: importi
         from alkit.experiments.compare import run_comparison
 
         return run_comparison
+    if name in ("sweep", "SweepSpec"):
+        from alkit.experiments import sweep as _sweep
+
+        return getattr(_sweep, name)
     raise AttributeError(f"module 'alkit' has no attribute {name!r}")

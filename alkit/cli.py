@@ -1,5 +1,5 @@
-"""The ``alkit`` command line: run, compare, demo, resume, list, show, bench, reproduce, dashboard, datasets,
-strategies.
+"""The ``alkit`` command line: run, compare, sweep, sweeps, report, demo, resume, list, show, bench, reproduce,
+dashboard, datasets, strategies.
 
 Options are generated from the typed config dataclasses (:class:`~alkit.loop.ALConfig`,
 :class:`~alkit.learner.TrainConfig`), so ``--help`` always matches the code. The global options
@@ -144,6 +144,16 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
               f"{r['final_mean']:>15.4f} ± {r['final_std']:<6.4f} {r['final_n_labeled']:>7} {r['seconds_per_run']:>7.1f}")
 
 
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    """A plain left-aligned table of dicts (the keys of the first row are the columns)."""
+    cols = list(rows[0])
+    width = {c: max(len(str(c)), *(len(str(r.get(c, ""))) for r in rows)) for c in cols}
+    print("  ".join(f"{c:<{width[c]}}" for c in cols))
+    print("  ".join("-" * width[c] for c in cols))
+    for r in rows:
+        print("  ".join(f"{str(r.get(c, '')):<{width[c]}}" for c in cols))
+
+
 # ----------------------------------------------------------------------------- commands
 def resume_hint(run_id: str) -> str:
     """The command that continues an interrupted run."""
@@ -220,6 +230,93 @@ def demo_strategies() -> list[str]:
 
     names = [n for n in list_strategies() if get_strategy_class(n).in_demo]
     return sorted(names, key=lambda n: (n != "random", n))
+
+
+def _sweep_spec_from_args(args: argparse.Namespace) -> Any:
+    from alkit.experiments.sweep import SweepError, SweepSpec
+
+    grid = {k: getattr(args, k) for k in ("datasets", "strategies", "seeds", "initial", "query", "rounds", "name")
+            if getattr(args, k) is not None}
+    if args.spec:
+        spec = SweepSpec.from_toml(args.spec)
+        if not grid:
+            return spec
+        d = spec.to_dict()
+        d.update(grid)  # flags override the file
+        return SweepSpec.from_dict(d)
+    missing = [f"--{k}" for k in ("datasets", "strategies") if k not in grid]
+    if missing:
+        raise SweepError(f"give a spec file (alkit sweep SPEC.toml) or the grid as flags; missing {', '.join(missing)}")
+    grid.setdefault("seeds", "0-2")
+    return SweepSpec.from_dict(grid)
+
+
+def default_engine() -> str:
+    """``ray`` when Ray is installed, else ``serial``."""
+    from alkit.experiments.engines import ray_available
+
+    return "ray" if ray_available() else "serial"
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from alkit.experiments.engines import check_engine_options
+    from alkit.experiments.sweep import sweep
+    from alkit.store import resolve_workspace
+
+    spec = _sweep_spec_from_args(args)
+    engine = args.engine or default_engine()
+    check_engine_options(engine, workers=args.workers, address=args.address, num_cpus=args.num_cpus,
+                         gpus_per_cell=args.gpus_per_cell)
+    cells = spec.cells()
+    print(f"sweep {spec.sweep_id}{f' ({spec.name})' if spec.name else ''}: {len(spec.datasets)} datasets x "
+          f"{len(spec.strategies)} strategies x {len(spec.seeds)} seeds = {len(cells)} cells, engine {engine}",
+          flush=True)
+    res = sweep(spec, workspace=args.workspace, engine=engine, workers=args.workers, address=args.address,
+                num_cpus=args.num_cpus, gpus_per_cell=args.gpus_per_cell, progress=not args.quiet,
+                max_retries=args.max_retries)
+    counts = res.counts()
+    print(f"{res.engine}: {', '.join(f'{v} {k}' for k, v in sorted(counts.items()))} in {res.seconds:.1f} s; "
+          f"store {resolve_workspace(args.workspace) / 'alkit.sqlite'}")
+    if res.failed:
+        print(f"{len(res.failed)} cells failed (stored as failed; run the same spec again to retry them):",
+              file=sys.stderr)
+        for c in res.failed:
+            print(f"  {c['dataset']}/{c['strategy']}/seed {c['seed']} ({c['run_id']}): {c['error']}", file=sys.stderr)
+        return 1
+    print(f"report: alkit report {res.sweep_id}")
+    return 0
+
+
+def cmd_sweeps(args: argparse.Namespace) -> int:
+    from alkit.store import RunStore
+
+    with RunStore(args.workspace, readonly=True) as store:
+        rows = store.list_sweeps()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no sweeps in the store yet (`alkit sweep --help` says how to start one)")
+        return 0
+    _print_rows([{"sweep": r["sweep_id"], "name": r["name"] or "", "cells": f"{r['n_runs']}/{r['n_cells']}",
+                   **{k: v for k, v in r["status_counts"].items()}, "created": r["created_at"][:19]} for r in rows])
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from alkit.experiments.report import report_text, sweep_report, write_report_html
+    from alkit.store import RunStore
+
+    with RunStore(args.workspace, readonly=True) as store:
+        rep = sweep_report(store, args.sweep_id, baseline=args.baseline, alpha=args.alpha, target=args.target)
+    if args.html:
+        path = write_report_html(rep, args.html)
+        print(f"report: {path}", file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(json.dumps(rep, indent=2))
+    else:
+        print(report_text(rep))
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -418,6 +515,42 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(c, with_strategy=False)
     c.set_defaults(func=cmd_compare)
 
+    sw = command("sweep", help="datasets x strategies x seeds, every cell a stored run, on serial / process / ray",
+                 description="Run a sweep from a TOML spec (see alkit.experiments.sweep) or from flags. The sweep id "
+                             "is derived from the spec: running the same spec again skips finished cells and resumes "
+                             "interrupted ones. Exit status 1 when a cell failed.")
+    sw.add_argument("spec", nargs="?", default=None, help="a sweep spec (TOML); flags below override its grid")
+    sw.add_argument("--datasets", help="comma-separated dataset names")
+    sw.add_argument("--strategies", help="comma-separated strategy names")
+    sw.add_argument("--seeds", help="seeds: '0-9', '0,1,2' or '0-4,9' (default 0-2)")
+    sw.add_argument("--initial", type=int, help="initial labeled set (default: each dataset's preset)")
+    sw.add_argument("--query", type=int, help="labels queried per round (default: preset)")
+    sw.add_argument("--rounds", type=int, help="query rounds (default: preset)")
+    sw.add_argument("--name", help="a label for `alkit sweeps` and the dashboard")
+    sw.add_argument("--engine", choices=["serial", "process", "ray"], default=None,
+                    help="where cells run (default: ray when installed, else serial)")
+    sw.add_argument("--workers", type=int, default=None, help="process engine: worker processes (default: CPU cores)")
+    sw.add_argument("--num-cpus", type=int, default=None, help="ray engine: start a local Ray with this many CPUs")
+    sw.add_argument("--address", default=None, metavar="HOST:PORT", help="ray engine: join a running cluster")
+    sw.add_argument("--gpus-per-cell", type=float, default=None, metavar="F", help="ray engine: GPUs per cell")
+    sw.add_argument("--max-retries", type=int, default=2, help="resubmissions of a cell whose worker died (default 2)")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+
+    sws = command("sweeps", help="list the sweeps in the store")
+    sws.add_argument("--json", action="store_true")
+    sws.set_defaults(func=cmd_sweeps)
+
+    rep = command("report", help="a sweep's statistics: AUBC with bootstrap CIs, penalty matrix, verdicts vs Random")
+    rep.add_argument("sweep_id", help="sweep id or a unique prefix (`alkit sweeps` lists them)")
+    rep.add_argument("--json", action="store_true", help="print the report as JSON")
+    rep.add_argument("--html", default=None, metavar="FILE", help="also write a self-contained HTML report")
+    rep.add_argument("--baseline", default="random", help="the strategy verdicts compare against (default random)")
+    rep.add_argument("--alpha", type=float, default=0.05, help="significance level of the tests (default 0.05)")
+    rep.add_argument("--target", type=float, default=None,
+                     help="accuracy for 'labels saved' (default: the baseline's mean final accuracy)")
+    rep.set_defaults(func=cmd_report)
+
     d = command("demo", help="every cheap strategy on the embedded digits data, 3 seeds, with a report")
     d.add_argument("--seeds", default="0,1,2")
     d.add_argument("--workers", type=int, default=None)
@@ -505,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("alkit: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, LookupError, RuntimeError, OSError) as exc:
+    except (ValueError, TypeError, LookupError, RuntimeError, OSError, ImportError) as exc:
         msg = " ".join(str(exc).split()) or type(exc).__name__
         print(f"alkit: error: {msg}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""Run many (strategy, seed) experiments, in parallel worker processes, into one run store.
+"""Run many (strategy, seed) experiments of one dataset into one run store, on a sweep engine.
 
 Each worker sets ``torch.set_num_threads(1)``: the workers run side by side, one per core, instead
 of every run spreading over every core and fighting the others for them.
@@ -6,17 +6,14 @@ of every run spreading over every core and fighting the others for them.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import queue as queue_mod
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from alkit.loop import ALConfig, ALRun, Event
+from alkit.loop import ALConfig
 from alkit.metrics import aubc
 
 __all__ = ["ComparisonResult", "run_comparison", "summarize_store_runs"]
@@ -50,30 +47,6 @@ class ComparisonResult:
         return rows
 
 
-def _worker(config_dict: dict[str, Any], workspace: str | None, events: Any, threads: int) -> dict[str, Any]:
-    import time
-
-    import torch
-
-    torch.set_num_threads(threads)
-    from alkit.store import RunStore
-
-    config = ALConfig.from_dict(config_dict)
-    t0 = time.perf_counter()
-    with RunStore(workspace) as store:
-
-        def forward(ev: Event) -> None:
-            if events is not None and ev.kind == "round_end":
-                events.put((config.strategy, config.seed, ev.data["result"].round, ev.data["result"].accuracy))
-
-        run = ALRun(config, store=store, callbacks=[forward])
-        run.run(progress=False)
-        n = [h.n_labeled for h in run.history]
-        acc = [h.accuracy for h in run.history]
-        return {"strategy": config.strategy, "seed": config.seed, "run_id": run.run_id, "n": n, "acc": acc,
-                "seconds": time.perf_counter() - t0}
-
-
 def run_comparison(
     base: ALConfig,
     strategies: Sequence[str],
@@ -83,69 +56,55 @@ def run_comparison(
     workers: int | None = None,
     progress: bool = True,
     strategy_params: dict[str, dict[str, Any]] | None = None,
+    engine: str | None = None,
 ) -> ComparisonResult:
     """Run every (strategy, seed) pair of ``base`` and collect the curves.
+
+    The runs go through the sweep driver (:func:`alkit.experiments.sweep.run_cells`): the same
+    engines, the same single writer to the store; every call makes new runs.
 
     Parameters
     ----------
     base : ALConfig
         Everything but ``strategy`` / ``seed``.
     workers : int, optional
-        Worker processes (default: the number of CPU cores, at most the number of runs).
-        ``1`` runs in this process.
+        Worker processes of the ``process`` engine (default: the number of CPU cores, at most the
+        number of runs). ``1`` runs in this process (the ``serial`` engine).
+    engine : {"serial", "process", "ray"}, optional
+        Default: ``process`` with ``workers`` > 1, else ``serial``.
     """
-    from tqdm.auto import tqdm
+    from alkit.experiments.engines import make_engine
+    from alkit.experiments.sweep import run_cells
+    from alkit.store import RunStore
 
     strategy_params = strategy_params or {}
     configs = [replace(base, strategy=s, seed=int(seed), strategy_params=strategy_params.get(s, {}))
                for s in strategies for seed in seeds]
     for c in configs:
         c.resolved()  # validate everything before starting any process
-    total_rounds = sum(c.resolved().rounds + 1 for c in configs)  # type: ignore[operator]
     workers = workers or min(len(configs), os.cpu_count() or 1)
-    results: list[dict[str, Any]] = []
-    bar = tqdm(total=total_rounds, desc="rounds", unit="round", disable=not progress)
-    try:
-        if workers <= 1:
-            import torch
+    if engine is None:
+        engine = "process" if workers > 1 else "serial"
+    eng = make_engine(engine, workers=workers if engine == "process" else None)
+    if engine == "serial":
+        import torch
 
-            torch.set_num_threads(1)
-            for c in configs:
-                q: queue_mod.SimpleQueue = queue_mod.SimpleQueue()
-                results.append(_worker(c.to_dict(), workspace, q, 1))
-                while not q.empty():
-                    q.get()
-                    bar.update(1)
-                bar.set_postfix_str(f"{c.strategy} s{c.seed} done")
-        else:
-            ctx = mp.get_context("spawn")
-            with ctx.Manager() as manager:
-                q = manager.Queue()
-                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                    futs = [pool.submit(_worker, c.to_dict(), workspace, q, 1) for c in configs]
-                    pending = set(futs)
-                    while pending:
-                        try:
-                            strat, seed, _r, acc = q.get(timeout=0.2)
-                            bar.update(1)
-                            bar.set_postfix_str(f"{strat} s{seed} acc={acc:.3f}")
-                        except queue_mod.Empty:
-                            pass
-                        for f in [f for f in pending if f.done()]:
-                            pending.discard(f)
-                            results.append(f.result())  # re-raises a worker's error
-                    while not q.empty():
-                        q.get()
-                        bar.update(1)
-    finally:
-        bar.close()
+        torch.set_num_threads(1)
+    with RunStore(workspace) as store:
+        cells = run_cells(configs, store=store, engine=eng, progress=progress, desc="rounds")
+    failed = [c for c in cells if c.status != "finished"]
+    if failed:
+        c = failed[0]
+        raise RuntimeError(f"run {c.key[1]} seed {c.key[2]} ({c.run_id}) failed: {c.error}")
     curves: dict[str, list[tuple[list[int], list[float]]]] = {s: [] for s in strategies}
     secs: dict[str, list[float]] = {s: [] for s in strategies}
     run_ids = {}
-    for res in sorted(results, key=lambda r: (list(strategies).index(r["strategy"]), r["seed"])):
-        curves[res["strategy"]].append((res["n"], res["acc"]))
-        secs[res["strategy"]].append(res["seconds"])
-        run_ids[(res["strategy"], res["seed"])] = res["run_id"]
+    for c in cells:
+        _ds, strat, seed = c.key
+        summary = c.summary or {}
+        curves[strat].append((summary["n"], summary["acc"]))
+        secs[strat].append(summary["seconds"])
+        run_ids[(strat, seed)] = c.run_id
     return ComparisonResult(run_ids=run_ids, curves=curves, seconds=secs)
 
 

@@ -26,6 +26,7 @@ from alkit.store.schema import (
     _RUN_COLUMNS,
     _SCHEMA,
     _STRATEGY_STATE_TABLE,
+    _SWEEP_SCHEMA,
     _TABLES,
     SCHEMA_VERSION,
     STATUSES,
@@ -542,6 +543,8 @@ class RunStore:
                 conn.execute("DELETE FROM strategy_state WHERE run_id = ?", (rid,))
             if self._has_owners(conn):
                 conn.execute("DELETE FROM run_owners WHERE run_id = ?", (rid,))
+            if self._has_table(conn, "sweep_cells"):
+                conn.execute("DELETE FROM sweep_cells WHERE run_id = ?", (rid,))
             for table in ("embeddings", "selections", "rounds", "runs"):
                 conn.execute(f"DELETE FROM {table} WHERE run_id = ?", (rid,))
         self._heartbeat.discard(rid)
@@ -741,6 +744,107 @@ class RunStore:
         idx = np.frombuffer(idx_bytes, dtype="<i8").astype(np.int64)
         emb = np.frombuffer(data, dtype="<f2").astype(np.float32).reshape(n, d)
         return idx, emb
+
+    # -- sweeps ------------------------------------------------------------------------------
+
+    def register_sweep(self, sweep_id: str, spec: dict, *, name: str | None = None, n_cells: int = 0) -> None:
+        """Record a sweep and its spec (idempotent for the same spec).
+
+        Raises
+        ------
+        StoreError
+            If ``sweep_id`` is already stored with a different spec (a sweep id names one spec).
+        """
+        if not isinstance(sweep_id, str) or not sweep_id:
+            raise StoreError(f"sweep id must be a non-empty string, got {sweep_id!r}")
+        spec_json = _dumps(spec, "spec")
+        with self._write("registering a sweep") as conn:
+            for stmt in _SWEEP_SCHEMA:
+                conn.execute(stmt)
+            row = conn.execute("SELECT spec FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
+            if row is None:
+                conn.execute("INSERT INTO sweeps (sweep_id, name, spec, n_cells, created_at) VALUES (?, ?, ?, ?, ?)",
+                             (sweep_id, name, spec_json, int(n_cells), _iso(_now())))
+            elif json.loads(row[0]) != json.loads(spec_json):
+                raise StoreError(f"sweep {sweep_id} in {self.path} was stored with a different spec")
+
+    def add_sweep_cell(self, sweep_id: str, *, dataset: str, strategy: str, seed: int, run_id: str) -> None:
+        """Make run ``run_id`` the run of the sweep's (dataset, strategy, seed) cell."""
+        with self._write("adding a sweep cell") as conn:
+            if not self._has_table(conn, "sweeps") or not conn.execute(
+                    "SELECT 1 FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone():
+                raise StoreError(f"no sweep {sweep_id!r} in {self.path}; register_sweep first")
+            rid = self._resolve(conn, run_id)
+            conn.execute("INSERT OR REPLACE INTO sweep_cells (sweep_id, dataset, strategy, seed, run_id)"
+                         " VALUES (?, ?, ?, ?, ?)", (sweep_id, dataset, strategy, operator.index(seed), rid))
+
+    def _resolve_sweep(self, conn: sqlite3.Connection | None, sweep_id: str) -> str:
+        if not isinstance(sweep_id, str) or not sweep_id.strip():
+            raise StoreError(f"sweep id must be a non-empty string, got {sweep_id!r}")
+        sweep_id = sweep_id.strip()
+        hint = "`alkit sweeps` lists them"
+        if conn is None or not self._has_table(conn, "sweeps"):
+            raise StoreError(f"no sweep {sweep_id!r} in {self.path} (no sweep was stored there); {hint}")
+        rows = conn.execute("SELECT sweep_id FROM sweeps WHERE sweep_id = ? OR substr(sweep_id, 1, ?) = ?"
+                            " ORDER BY sweep_id", (sweep_id, len(sweep_id), sweep_id)).fetchall()
+        ids = [r[0] for r in rows]
+        if sweep_id in ids:
+            return sweep_id
+        if len(ids) == 1:
+            return ids[0]
+        if not ids:
+            raise StoreError(f"no sweep {sweep_id!r} in {self.path}; {hint}")
+        raise StoreError(f"sweep id prefix {sweep_id!r} is ambiguous in {self.path}; it matches: {', '.join(ids)}")
+
+    def resolve_sweep_id(self, sweep_id: str) -> str:
+        """Full sweep id for a sweep id or unique prefix."""
+        with self._read("resolving a sweep id") as conn:
+            return self._resolve_sweep(conn, sweep_id)
+
+    def _sweep_cells(self, conn: sqlite3.Connection, sid: str) -> list[dict]:
+        rows = conn.execute(
+            "SELECT c.dataset, c.strategy, c.seed, c.run_id, r.status, r.updated_at,"
+            " (SELECT COUNT(*) FROM rounds n WHERE n.run_id = c.run_id), r.message"
+            " FROM sweep_cells c JOIN runs r ON r.run_id = c.run_id WHERE c.sweep_id = ?"
+            " ORDER BY c.dataset, c.strategy, c.seed", (sid,)).fetchall()
+        owners = self._owners(conn, [r[3] for r in rows]) if any(r[4] == "running" for r in rows) else {}
+        now = _now()
+        return [{"dataset": r[0], "strategy": r[1], "seed": r[2], "run_id": r[3],
+                 "status": self._derive(r[4], owners.get(r[3]), r[5], now), "n_rounds": r[6], "message": r[7]}
+                for r in rows]
+
+    def sweep_cells(self, sweep_id: str) -> list[dict]:
+        """The sweep's cells that have a run: ``dataset, strategy, seed, run_id, status, n_rounds, message``.
+
+        ``status`` is derived as in :meth:`list_runs` (a cell whose worker died reads ``interrupted``).
+        """
+        with self._read("reading sweep cells") as conn:
+            return self._sweep_cells(conn, self._resolve_sweep(conn, sweep_id))
+
+    def get_sweep(self, sweep_id: str) -> dict:
+        """``sweep_id, name, spec, n_cells, created_at`` of one sweep (id or unique prefix)."""
+        with self._read("reading a sweep") as conn:
+            sid = self._resolve_sweep(conn, sweep_id)
+            row = conn.execute("SELECT sweep_id, name, spec, n_cells, created_at FROM sweeps WHERE sweep_id = ?",
+                               (sid,)).fetchone()
+        return {"sweep_id": row[0], "name": row[1], "spec": json.loads(row[2]), "n_cells": row[3], "created_at": row[4]}
+
+    def list_sweeps(self) -> list[dict]:
+        """Sweeps, newest first: ``sweep_id, name, spec, created_at, n_cells`` (cells the spec names),
+        ``n_runs`` (cells with a run) and ``status_counts`` (derived statuses of those runs)."""
+        with self._read("listing sweeps") as conn:
+            if conn is None or not self._has_table(conn, "sweeps"):
+                return []
+            rows = conn.execute("SELECT sweep_id, name, spec, n_cells, created_at FROM sweeps"
+                                " ORDER BY created_at DESC, rowid DESC").fetchall()
+            cells = {r[0]: self._sweep_cells(conn, r[0]) for r in rows}
+        out = []
+        for sid, name, spec, n_cells, created in rows:
+            counts = Counter(c["status"] for c in cells[sid])
+            out.append({"sweep_id": sid, "name": name, "spec": json.loads(spec), "created_at": created,
+                        "n_cells": n_cells, "n_runs": len(cells[sid]),
+                        "status_counts": {k: counts.get(k, 0) for k in STATUSES}})
+        return out
 
     def to_json(self, run_id: str) -> dict:
         """Everything about a run except embeddings, as plain JSON types (what ``alkit show --json`` prints).

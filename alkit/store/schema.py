@@ -20,6 +20,27 @@ CREATE TABLE IF NOT EXISTS strategy_state (
     FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round) ON DELETE CASCADE
 )"""
 
+# A sweep (``alkit sweep``): its spec, and which run holds each (dataset, strategy, seed) cell. New stores have them;
+# older ones gain them with their first sweep (readers cope without them).
+_SWEEP_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS sweeps (
+    sweep_id   TEXT PRIMARY KEY,
+    name       TEXT,
+    spec       TEXT NOT NULL,
+    n_cells    INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS sweep_cells (
+    sweep_id   TEXT NOT NULL REFERENCES sweeps (sweep_id) ON DELETE CASCADE,
+    dataset    TEXT NOT NULL,
+    strategy   TEXT NOT NULL,
+    seed       INTEGER NOT NULL,
+    run_id     TEXT NOT NULL UNIQUE REFERENCES runs (run_id) ON DELETE CASCADE,
+    PRIMARY KEY (sweep_id, dataset, strategy, seed)
+)""",
+)
+
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id     TEXT PRIMARY KEY,
@@ -68,8 +89,8 @@ CREATE TABLE IF NOT EXISTS embeddings (
     PRIMARY KEY (run_id, round),
     FOREIGN KEY (run_id, round) REFERENCES rounds (run_id, round) ON DELETE CASCADE
 );
-""" + _STRATEGY_STATE_TABLE + ";\n"
-_TABLES = ("runs", "rounds", "selections", "embeddings", "strategy_state", "run_owners")
+""" + _STRATEGY_STATE_TABLE + ";\n" + ";\n".join(_SWEEP_SCHEMA) + ";\n"
+_TABLES = ("runs", "rounds", "selections", "embeddings", "strategy_state", "run_owners", "sweeps", "sweep_cells")
 _RUN_COLUMNS = (
     "run_id", "name", "strategy", "dataset", "seed", "config", "versions",
     "git_rev", "status", "message", "created_at", "updated_at",
