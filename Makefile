@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.alkit-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench bench-seed gpu-check lint clean apt lab dashboard
+.PHONY: setup demo test bench bench-seed bench-sweep gpu-check lint clean apt lab dashboard
 
 setup: $(STAMP) apt
 
@@ -35,8 +35,9 @@ demo: setup
 	$(VENV)/bin/alkit demo
 
 # Unit tests and every notebook (nbmake, smoke mode; the root conftest.py sets ALKIT_SMOKE=1).
+# --dist loadgroup: the Ray tests (xdist_group "ray") share one pytest worker, so one Ray runs at a time.
 test: setup
-	$(PY) -m pytest -q -n 2 --nbmake --nbmake-timeout=300 tests notebooks $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 --dist loadgroup --nbmake --nbmake-timeout=300 tests notebooks $(PYTEST_ARGS)
 
 # The Streamlit dashboard on http://127.0.0.1:8501 (DASHBOARD_ARGS="--port 8600 --workspace runs" to change).
 dashboard: setup
@@ -57,6 +58,11 @@ gpu-check: setup
 # DAL / VAAL / ASAL speed targets on real data (about 15 minutes: two WGAN-GP trainings for ASAL)
 bench-seed: setup
 	$(PY) -m benchmarks.seed_papers
+
+# The same sweep (digits, 4 strategies x 10 seeds x 10 rounds) on the serial, process and Ray engines, into
+# benchmarks/results/sweep.json (about 6 minutes on 2 idle cores; speed-ups mean something only on an idle machine).
+bench-sweep: setup
+	$(PY) -m benchmarks.sweep_engines
 
 lint: setup
 	$(VENV)/bin/ruff check alkit tests benchmarks notebooks

@@ -325,3 +325,30 @@ def test_compare_goes_through_the_sweep_driver(tmp_path):
     assert a.curves == b.curves and set(a.run_ids) == {("random", 0), ("entropy", 0)}
     c = run_comparison(base, ["random"], [0], workspace=str(tmp_path / "a"), workers=1, progress=False)
     assert c.run_ids[("random", 0)] != a.run_ids[("random", 0)]  # a comparison always makes new runs
+
+
+def test_cli_sweep_sweeps_and_report(serial_reference, tmp_path, capsys):
+    import json
+
+    from alkit.cli import main
+
+    ws, res = serial_reference
+    assert main(["sweeps", "--workspace", str(ws)]) == 0
+    out = capsys.readouterr().out
+    assert res.sweep_id in out and "4/4" in out
+    html = tmp_path / "r.html"
+    assert main(["report", res.sweep_id[:8], "--workspace", str(ws), "--json", "--html", str(html)]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    d = rep["datasets"]["digits"]
+    assert set(d["aubc"]) == {"random", "entropy"} and d["aubc"]["random"]["n"] == 2
+    assert d["penalty_matrix"]["strategies"] == ["random", "entropy"] and "entropy" in d["verdicts"]
+    assert html.read_text().lstrip().lower().startswith("<!doctype html")
+    spec_file = tmp_path / "s.toml"
+    spec_file.write_text('datasets = ["digits"]\nstrategies = ["random"]\nseeds = [0]\n[train]\nepochs = 4\n'
+                         'min_steps = 15\n')
+    argv = ["sweep", str(spec_file), "--workspace", str(ws), "--strategies", "random,entropy", "--seeds", "0-1",
+            "--initial", "20", "--query", "20", "--rounds", "2", "--engine", "serial", "--quiet"]
+    assert main(argv) == 0  # the file gives the training, the flags override its grid: the fixture's sweep
+    assert "4 skipped" in capsys.readouterr().out
+    assert main(["sweep", "--workspace", str(ws), "--strategies", "random"]) == 2
+    assert "missing --datasets" in capsys.readouterr().err

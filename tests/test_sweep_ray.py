@@ -25,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("ray")  # one pytest worker runs them all: 
 
 @pytest.fixture(scope="session")
 def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
 

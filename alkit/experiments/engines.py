@@ -407,8 +407,10 @@ class RayEngine(Engine):
                                   "logging_level": "ERROR"}
             if address is not None:
                 kw["address"] = address
-            elif num_cpus is not None:
-                kw["num_cpus"] = num_cpus
+            else:  # a new local Ray, even where `ray start` left a cluster address behind in /tmp/ray
+                kw["address"] = "local"
+                if num_cpus is not None:
+                    kw["num_cpus"] = num_cpus
             try:
                 ray.init(**kw)
             except ConnectionError as e:
