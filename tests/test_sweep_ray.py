@@ -64,6 +64,12 @@ def test_a_failing_cell_on_ray(ray_session, tmp_path):
     assert stored(tmp_path, res.sweep_id)[bad]["status"] == "failed"
 
 
+def test_more_gpus_per_cell_than_the_cluster_has_is_refused(ray_session):
+    with pytest.raises(ValueError, match="gpus_per_cell=1 but the Ray cluster has 0 GPUs"):
+        RayEngine(gpus_per_cell=1)
+    assert RayEngine().capacity == 2  # one cell per CPU of the session's Ray
+
+
 def test_joining_another_cluster_while_connected_is_refused(ray_session):
     with pytest.raises(ValueError, match="already connected"):
         RayEngine(address="127.0.0.1:1")

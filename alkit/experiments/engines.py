@@ -415,6 +415,9 @@ class RayEngine(Engine):
                 ray.init(**kw)
             except ConnectionError as e:
                 raise ConnectionError(f"cannot reach a Ray cluster at {address}: {e}") from None
+            except Exception as e:  # noqa: BLE001 - Ray raises bare Exceptions when its processes do not come up
+                where = f"join the Ray cluster at {address}" if address else "start a local Ray"
+                raise RuntimeError(f"could not {where}: {' '.join(str(e).split())[:300]}") from None
             self._owns_ray = True
         self.startup_seconds = time.perf_counter() - t0
         cpus = int(ray.cluster_resources().get("CPU", 1))
