@@ -56,6 +56,12 @@ def charts(at):
     return out
 
 
+def lite_specs(at):
+    """The raw specs of alkit's light SVG charts on the page (colours, axes, bar mode), in page order."""
+    return [json.loads(e.proto.json) for e in at.get("bidi_component")
+            if e.proto.component_name.endswith("alkit_lite_chart")]
+
+
 def markdown_tables(at):
     return [m.value for m in at.markdown if m.value.lstrip().startswith("|")]
 
@@ -210,9 +216,22 @@ def test_batch_page_shows_tiles_histogram_and_spread(ws):
     no_errors(at)
     assert len(at.get("imgs") or at.get("image")) >= 1  # the batch's tiles
     tiles = [img for el in (at.get("imgs") or at.get("image")) for img in getattr(el.proto, "imgs", [])]
-    assert len(tiles) == 5 and all(t.caption.startswith("s=") for t in tiles)
+    assert len(tiles) == 5 and all(t.caption.startswith("true ") and " · model " in t.caption for t in tiles)
+    # a tile says ✗ exactly when the querying model's recorded prediction differs from the item's true class
+    from alkit.data import load_dataset
+
+    store = RunStore(readonly=True)
+    rid = runs[("entropy", 1)]
+    sel = store.get_selections(rid)[1]["indices"]
+    pred = store.get_rounds(rid)[1]["extras"]["selected_predicted"]
+    y = load_dataset("digits").y_train
+    wrong = sum(int(p) != int(y[i]) for i, p in zip(sel, pred))
+    assert sum("✗" in t.caption for t in tiles) == wrong and sum("✓" in t.caption for t in tiles) == 5 - wrong
+    assert any(f"**{wrong} of 5**" in c.value for c in at.caption)
     hist, div = charts(at)
     assert {t["name"].split(" ")[0] for t in hist["traces"]} == {"pool", "batch"}
+    assert all(t["x"] == [str(k) for k in range(10)] for t in hist["traces"])  # every class has its slot
+    assert lite_specs(at)[0]["panels"][0]["x"]["category"]  # ... and its own tick label
     assert div["traces"][0]["x"] == [0, 1, 2]
 
 
@@ -222,9 +241,25 @@ def test_theory_page_shows_terms_or_a_hint(ws):
     at.session_state["current_run"] = runs["theory"]
     at.switch_page("views/theory.py").run()
     no_errors(at)
-    titles = [c["title"] for c in charts(at)]
-    assert titles == ["Risks and errors", "Labeled vs unlabeled: W1(L, U) and H-divergence", "WAAL critic",
-                      "DAL: proxy H-divergence"]
+    figs = charts(at)
+    assert [c["title"] for c in figs] == [
+        "How the bound adds up: labeled risk + ½ proxy H-divergence + the rest", "Risks", "Proxy H-divergence",
+        "W1(L, U) in the model's features", "WAAL critic", "DAL: proxy H-divergence"]
+    # the stack: labeled risk 0.1/(r+1), half of 1 - 0.2r, and the rest add up to test error 0.5 - 0.1r, per round
+    bars = [t for t in figs[0]["traces"] if t["type"] == "bar"]
+    (line,) = [t for t in figs[0]["traces"] if t["type"] == "scatter"]
+    assert line["x"] == [10, 15, 20] and line["y"] == pytest.approx([0.5, 0.4, 0.3])
+    assert bars[0]["y"] == pytest.approx([0.1, 0.05, 0.1 / 3]) and bars[1]["y"] == pytest.approx([0.5, 0.4, 0.3])
+    assert [sum(b["y"][k] for b in bars) for k in range(3)] == pytest.approx(line["y"])
+    assert bars[2]["y"][0] == pytest.approx(-0.1)  # 0.1 + 0.5 already exceed the measured 0.5
+    specs = lite_specs(at)
+    assert specs[0]["barmode"] == "relative"
+    assert specs[2]["panels"][0]["y"]["range"] == [0.0, 2.0]  # the H-divergence on its own 0-2 axis, not W1's
+    names = [t["name"] for f in figs[1:4] for t in f["traces"]]
+    assert names == ["labeled risk", "test error (measured unlabeled risk)", "proxy H-divergence, model features",
+                     "W1(L, U), model features"]
+    text = " ".join(m.value for m in at.markdown)
+    assert "02_bounds" in text and "**W1(L, U), model features**: Wasserstein-1" in text
     at.selectbox(key="theory_run").set_value(runs[("random", 0)]).run()
     no_errors(at)
     assert charts(at) == [] and any("extras['theory']" in i.value for i in at.info)
@@ -264,16 +299,28 @@ def test_play_page_compares_a_pick_and_moves_on():
     no_errors(at)
     pg = at.session_state["play_game"]
     pick = pg.unlabeled()[:3]
-    at.multiselect(key="play_strategies").set_value(["entropy"])
-    at.number_input(key="play_repeats").set_value(1)
+    at.multiselect(key="play_strategies").set_value(["entropy", "margin"])
+    at.number_input(key="play_repeats").set_value(2)
     at.text_input(key="play_typed").set_value(",".join(map(str, pick))).run()
     no_errors(at)
     assert at.session_state["play_pick"] == pick
     at.button(key="play_compare").click().run()
     no_errors(at)
     rows = at.session_state["play_rows"]
-    assert [r["picker"] for r in rows] == ["you", "random", "entropy"]
+    assert [r["picker"] for r in rows] == ["you", "random", "entropy", "margin"]
     assert [c["title"] for c in charts(at)][1] == "Accuracy gain of each pick"
+    # one colour per picker, the same on the map and on the gain chart, and one unit (percentage points) for gain
+    (game,) = scatter_payloads(at)
+    on_map = {g["name"].removesuffix("'s pick"): g["color"] for g in game["groups"] if g["name"].endswith("'s pick")}
+    (gain,) = [sp for sp in lite_specs(at) if sp["title"] == "Accuracy gain of each pick"]
+    bar = gain["traces"][0]
+    assert set(on_map) == {"random", "entropy", "margin"} and len(set(bar["color"])) == 4
+    assert {n: c for n, c in zip(bar["x"], bar["color"]) if n != "you"} == on_map
+    assert bar["y"] == pytest.approx([100 * r["gain"] for r in rows])
+    table = markdown_tables(at)[0]
+    assert "gain (percentage points)" in table
+    for r in rows:
+        assert f"| {r['picker']} | {100 * r['accuracy']:.1f} | {100 * r['gain']:+.1f}" in table
     n = len(pg.labeled)
     at.button(key="play_commit").click().run()
     no_errors(at)
@@ -291,9 +338,14 @@ def test_replay_page_steps_through_a_stored_run(ws):
     no_errors(at)
     assert at.session_state["replay_round"] == 0
     first = len(charts(at))
+    (data,) = scatter_payloads(at)  # round 0 queried nothing: its points are the initial set
+    assert [g["name"] for g in data["groups"]] == ["unlabeled", "labeled", "initial"]
+    assert next(c for c in charts(at) if c["title"].startswith("Classes"))["title"] == "Classes: initial set vs whole pool"
     at.button(key="replay_next").click().run()
     no_errors(at)
     assert at.session_state["replay_round"] == 1
+    (data,) = scatter_payloads(at)
+    assert [g["name"] for g in data["groups"]] == ["unlabeled", "labeled", "selected"]
     figs = charts(at)
     assert len(figs) == first >= 3
     curve = figs[0]["traces"][-1]
@@ -335,3 +387,89 @@ def test_run_page_tells_a_dead_run_from_a_live_one(tmp_path, monkeypatch):
     assert status == {live: "running", dead: "interrupted"}
     assert dict(zip(df["run"], df["resume"])) == {live: "", dead: f"alkit resume {dead}"}
     assert any(f"alkit resume {dead}" in c.value for c in at.caption)
+
+
+def test_run_page_a_new_dataset_brings_its_preset_sizes():
+    from alkit.presets import get_preset
+
+    def sizes(at):
+        return tuple(at.number_input(key=k).value for k in ("run_initial", "run_query", "run_rounds", "run_epochs"))
+
+    def preset(name):
+        p = get_preset(name)
+        return p.initial, p.query, p.rounds, p.train.epochs
+
+    at = open_page("run")
+    assert sizes(at) == preset("digits")
+    at.number_input(key="run_initial").set_value(7).run()
+    at.selectbox(key="run_strategy").set_value("margin").run()  # another field keeps the edited size
+    assert sizes(at)[0] == 7
+    for name in ("mnist5k", "moons", "digits"):
+        at.selectbox(key="run_dataset").set_value(name).run()
+        no_errors(at)
+        assert sizes(at) == preset(name), name
+
+
+def test_run_page_draws_random_with_the_same_settings_and_reuses_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALKIT_WORKSPACE", str(tmp_path / "ws"))
+    at = open_page("run")
+    for key, value in (("run_initial", 10), ("run_query", 5), ("run_rounds", 2), ("run_epochs", 2),
+                       ("run_store_emb", 0)):
+        at.number_input(key=key).set_value(value)
+    at.selectbox(key="run_strategy").set_value("margin")
+    assert at.checkbox(key="run_with_random").value  # on by default
+    at.button(key="run_start").click().run()
+    no_errors(at)
+    rid, base = at.session_state["worker_run"], at.session_state["worker_baseline"]
+    for w in (get_worker(rid), get_worker(base)):
+        assert w.wait(lambda s: not s["alive"], timeout=120)["state"] == "finished"
+    store = RunStore(readonly=True)
+    mine, ref = store.get_run(rid)["config"], store.get_run(base)["config"]
+    assert ref["strategy"] == "random" and mine["strategy"] == "margin"
+    assert {k: v for k, v in ref.items() if k not in ("strategy", "store_embeddings", "theory_terms")} == \
+        {k: v for k, v in mine.items() if k not in ("strategy", "store_embeddings", "theory_terms")}
+    at.run()
+    no_errors(at)
+    curve = next(c for c in charts(at) if c["title"] == "This run so far")
+    rnd = next(t for t in curve["traces"] if t["name"].startswith("random"))
+    assert rnd["dash"] == "dash" and rnd["x"] == [10, 15, 20]
+    assert rnd["y"] == pytest.approx([r["metrics"]["accuracy"] for r in store.get_rounds(base)])
+    # the runs table is current: both runs finished with their 3 rounds
+    df = at.dataframe[0].value
+    assert dict(zip(df["run"], df["status"])) == {rid: "finished", base: "finished"}
+    assert dict(zip(df["run"], df["rounds"])) == {rid: 3, base: 3}
+    # the same settings again (another strategy): the stored Random run is the baseline, none is started
+    at.selectbox(key="run_strategy").set_value("entropy")
+    at.button(key="run_start").click().run()
+    no_errors(at)
+    assert at.session_state["worker_baseline"] == base
+    get_worker(at.session_state["worker_run"]).wait(lambda s: not s["alive"], timeout=120)
+    assert [r["strategy"] for r in store.list_runs()].count("random") == 1
+
+
+def test_label_page_keyboard_labels_undo_and_submit():
+    at = open_page("label")
+    for key, value in (("label_initial", 10), ("label_query", 3), ("label_rounds", 1), ("label_epochs", 2)):
+        at.number_input(key=key).set_value(value)
+    at.button(key="label_start").click().run()
+    w = get_worker(at.session_state["label_run"])
+    pending = w.wait(lambda s: s["pending"] is not None, timeout=120)["pending"]
+    at.run()
+    no_errors(at)
+    keys = [b for b in at.button if b.key and b.key.startswith("label_key_0_")]
+    # one button per class, its digit as the keyboard shortcut
+    assert {b.key: b.proto.shortcut for b in keys} == {f"label_key_0_{c}": str(c) for c in range(10)}
+    imgs = [img for el in (at.get("imgs") or at.get("image")) for img in getattr(el.proto, "imgs", [])]
+    assert len(imgs) == 1 + len(pending)  # the next image, large, and the grid
+    for c in (4, 9):
+        at.button(key=f"label_key_0_{c}").click().run()
+    at.button(key="label_undo_0").click().run()  # takes the 9 back
+    for c in (1, 6):
+        at.button(key=f"label_key_0_{c}").click().run()
+    no_errors(at)
+    assert [at.session_state[f"label_0_{i}"] for i in pending] == [4, 1, 6]
+    assert at.button(key="label_key_0_0").disabled  # nothing left to label
+    at.button[-1].click().run()  # Submit (its shortcut: Enter)
+    w.wait(lambda s: s["state"] == "finished", timeout=120)
+    stored = RunStore(readonly=True).get_selections(w.run_id)[1]
+    assert stored["indices"] == pending and stored["labels"] == [4, 1, 6]

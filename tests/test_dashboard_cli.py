@@ -14,7 +14,7 @@ def test_defaults_bind_loopback_headless_without_usage_stats():
     assert argv[1:4] == ["-m", "alkit.app.boot", "run"] and argv[4].endswith("dashboard/app.py")
     opts = dict(zip(argv[5::2], argv[6::2]))
     assert opts == {"--server.address": "127.0.0.1", "--server.port": "8501", "--server.headless": "true",
-                    "--browser.gatherUsageStats": "false"}
+                    "--browser.gatherUsageStats": "false", "--client.toolbarMode": "viewer"}
 
 
 def test_host_port_and_workspace(tmp_path):

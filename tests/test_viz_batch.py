@@ -12,7 +12,9 @@ from alkit.viz.batch import (
     covering_radius,
     diversity_by_round,
     diversity_figure,
+    framed,
     image_grid_figure,
+    is_wrong,
     mean_pairwise_distance,
     tile_caption,
     to_image,
@@ -82,7 +84,12 @@ def test_batch_rows_sorted_by_score_with_unscored_last():
                       true_labels=np.array([0] * 5 + [1, 0, 2, 0]), class_names=["a", "b", "c"])
     assert [r["pool_index"] for r in rows] == [7, 8, 5, 6]
     assert rows[0]["predicted_name"] == "b" and rows[0]["true_name"] == "c" and rows[0]["rank"] == 3
-    assert tile_caption(rows[0]) == "s=0.9 p=b y=c"
+    # pool item 7: true class c (2), the model said b (1): wrong
+    assert tile_caption(rows[0]) == "true c · model b ✗ · score 0.9"
+    assert [is_wrong(r) for r in rows] == [True, False, False, True]  # items 7, 8, 5, 6
+    assert tile_caption(rows[1]) == "true a · model a ✓ · score 0.5"
+    unscored = batch_rows([3], None, [2], class_names=["a", "b", "c"])  # the initial set: only its label
+    assert tile_caption(unscored[0]) == "label c" and is_wrong(unscored[0]) is None
     with pytest.raises(ValueError, match="differ in length"):
         batch_rows([1, 2], [0.1], [0, 0])
 
@@ -98,3 +105,27 @@ def test_grid_and_histogram_figures():
         assert sum(tr.y) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="outside"):
         class_histogram_figure([3], [0], 3)
+
+
+def test_framed_draws_only_the_border_and_copies():
+    img = np.full((12, 10, 3), 7, np.uint8)
+    out = framed(img, color=(200, 1, 2), width=2)
+    assert img.max() == 7  # the input is untouched
+    border = np.ones((12, 10), bool)
+    border[2:-2, 2:-2] = False
+    assert (out[border] == [200, 1, 2]).all() and (out[~border] == 7).all()
+    assert (framed(np.zeros((2, 2, 3), np.uint8), width=9) == [214, 39, 40]).all()  # clipped: all frame
+    with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
+        framed(np.zeros((4, 4), np.uint8))
+
+
+def test_histogram_has_every_class_on_a_categorical_axis():
+    from alkit.app.lite import lite_spec
+
+    names = [str(k) for k in range(10)]
+    hist = class_histogram_figure([3, 3], [0, 1, 9], 10, class_names=names, batch_name="initial set")
+    assert hist.layout.xaxis.type == "category"
+    assert [list(t.x) for t in hist.data] == [names, names]  # classes 2, 4-8 appear in neither, still drawn
+    assert [t.name for t in hist.data] == ["pool (n=3)", "initial set (n=2)"]
+    spec = lite_spec(hist)
+    assert spec["panels"][0]["x"]["category"] and spec["panels"][0]["x"]["categories"] == names

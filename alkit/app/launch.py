@@ -42,7 +42,9 @@ def dashboard_command(*, host: str = "127.0.0.1", port: int = 8501,
         env["ALKIT_WORKSPACE"] = str(resolve_workspace(workspace))
     argv = [sys.executable, "-m", "alkit.app.boot", "run", str(dashboard_app()),
             "--server.address", host, "--server.port", str(int(port)),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            # a lecture's dashboard: no Deploy / Rerun / Clear-cache developer menu
+            "--client.toolbarMode", "viewer"]
     return argv, env
 
 

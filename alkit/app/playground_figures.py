@@ -7,10 +7,33 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["play_figure", "play_payload", "decision_region_image", "gain_figure"]
+__all__ = ["play_figure", "play_payload", "decision_region_image", "gain_figure", "picker_colors", "gain_points"]
 
 _CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 _PICKER_SYMBOLS = ["x", "triangle-up", "square", "star", "cross", "pentagon", "hexagram", "bowtie"]
+#: Colours of the other pickers (Random first): none is a class colour of the toys' first classes (blue, orange,
+#: green), so a strategy's pick never looks like a labeled point.
+_PICKER_COLORS = ["#d62728", "#17becf", "#e7298a", "#7570b3", "#a6761d", "#66a61e", "#e6ab02", "#666666",
+                  "#8c564b", "#bcbd22"]
+YOU_COLOR = "#000000"
+
+
+def picker_colors(names: Sequence[str]) -> dict[str, str]:
+    """One distinct colour per picker, the same on the game's map and on the gain chart: ``you`` black (your
+    pick is ringed in black), Random red, then each strategy the next colour in its order in ``names``."""
+    out: dict[str, str] = {}
+    others = [n for n in dict.fromkeys(names) if n != "you"]
+    others.sort(key=lambda n: n != "random")  # Random first, the others in their given order
+    for i, n in enumerate(others):
+        out[n] = _PICKER_COLORS[i % len(_PICKER_COLORS)]
+    if "you" in names:
+        out["you"] = YOU_COLOR
+    return out
+
+
+def gain_points(gain: float) -> float:
+    """An accuracy gain (a difference of fractions) in percentage points, the unit of chart and table alike."""
+    return 100.0 * float(gain)
 
 
 def play_figure(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Sequence[int]] | None = None,
@@ -56,13 +79,13 @@ def play_figure(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Seque
         fig.add_trace(go.Scatter(x=x[p, 0], y=x[p, 1], mode="markers", name=f"your pick ({len(p)})",
                                  marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "black"}},
                                  customdata=p[:, None], hovertemplate="your pick %{customdata[0]}<extra></extra>"))
+    colors = picker_colors(list(others or {}))
     for i, (name, pts) in enumerate((others or {}).items()):
         p = np.asarray(list(pts), dtype=np.int64)
         if p.size:
             fig.add_trace(go.Scatter(x=x[p, 0], y=x[p, 1], mode="markers", name=f"{name}'s pick",
                                      marker={"size": 10, "symbol": _PICKER_SYMBOLS[i % len(_PICKER_SYMBOLS)],
-                                             "color": "#d62728" if name == "random" else "#222",
-                                             "line": {"width": 1}},
+                                             "color": colors[name], "line": {"width": 1}},
                                      customdata=p[:, None], hovertemplate=f"{name} %{{customdata[0]}}<extra></extra>"))
     x0, x1, y0, y1 = pg.bounds()
     # No dragmode: Streamlit's click-to-select needs its default; the lasso is in the chart's toolbar.
@@ -139,10 +162,11 @@ def play_payload(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Sequ
                                     legend=f"your pick ({len(p)})"))
         parts.append((p, len(groups) - 1))
     symbols = ["x", "triangle", "square", "diamond"]
+    colors = picker_colors(list(others or {}))
     for i, (name, pts) in enumerate((others or {}).items()):
         p = np.asarray(list(pts), dtype=np.int64)
         if p.size:
-            groups.append(scatter_group(f"{name}'s pick", "#d62728" if name == "random" else "#222", size=11,
+            groups.append(scatter_group(f"{name}'s pick", colors[name], size=11,
                                         symbol=symbols[i % len(symbols)], outline="white", pickable=False))
             parts.append((p, len(groups) - 1))
     ids = np.concatenate([p for p, _ in parts])
@@ -152,15 +176,17 @@ def play_payload(pg: Any, *, pick: Sequence[int] = (), others: Mapping[str, Sequ
 
 
 def gain_figure(rows: Sequence[Mapping[str, Any]], *, title: str = "Accuracy gain of each pick") -> Any:
-    """Bars of accuracy gain per picker (you highlighted, Random with ±1 std over its draws)."""
+    """Bars of accuracy gain per picker in percentage points (:func:`gain_points`), each in its
+    :func:`picker_colors` colour (the colour of its pick on the map), Random with ±1 std over its draws."""
     import plotly.graph_objects as go
 
     if not rows:
         raise ValueError("no comparison rows")
     names = [r["picker"] for r in rows]
-    gains = [100.0 * r["gain"] for r in rows]
-    errs = [100.0 * r.get("gain_std", 0.0) for r in rows]
-    colors = ["#ff7f0e" if n == "you" else "#000000" if n == "random" else "#1f77b4" for n in names]
+    gains = [gain_points(r["gain"]) for r in rows]
+    errs = [gain_points(r.get("gain_std", 0.0)) for r in rows]
+    palette = picker_colors(names)
+    colors = [palette[n] for n in names]
     fig = go.Figure(go.Bar(x=names, y=gains, marker_color=colors, error_y={"type": "data", "array": errs,
                                                                              "visible": any(errs)},
                            hovertemplate="%{x}: %{y:+.2f} points<extra></extra>"))

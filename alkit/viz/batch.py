@@ -22,6 +22,9 @@ __all__ = [
     "to_image",
     "upscale",
     "batch_rows",
+    "is_wrong",
+    "tile_caption",
+    "framed",
     "image_grid_figure",
     "class_histogram_figure",
     "mean_pairwise_distance",
@@ -109,11 +112,41 @@ def batch_rows(
     return sorted(scored, key=lambda r: (-r["score"], r["rank"])) + unscored
 
 
+def is_wrong(row: Mapping[str, Any]) -> bool | None:
+    """Whether the querying model's prediction of a batch row missed its true class (None: not recorded)."""
+    truth = row.get("true_label") if row.get("true_label") is not None else row.get("oracle_label")
+    if row.get("predicted") is None or truth is None:
+        return None
+    return int(row["predicted"]) != int(truth)
+
+
 def tile_caption(row: Mapping[str, Any]) -> str:
-    """``score · pred · true`` text of one tile."""
-    score = "—" if row.get("score") is None else f"{row['score']:.3g}"
-    true = row.get("true_name") if row.get("true_label") is not None else row.get("oracle_name", "?")
-    return f"s={score} p={row.get('predicted_name', '?')} y={true}"
+    """The words under one tile: the true class, what the querying model predicted (✗ when wrong, ✓ when
+    right) and the strategy's score, each only when it is known: ``"true 3 · model 7 ✗ · score 0.0432"``."""
+    parts = []
+    if row.get("true_label") is not None:
+        parts.append(f"true {row['true_name']}")
+    elif row.get("oracle_label") is not None:
+        parts.append(f"label {row['oracle_name']}")
+    wrong = is_wrong(row)
+    if wrong is not None:
+        parts.append(f"model {row['predicted_name']} {'✗' if wrong else '✓'}")
+    if row.get("score") is not None:
+        parts.append(f"score {row['score']:.3g}")
+    return " · ".join(parts) or f"pool item {row.get('pool_index', '?')}"
+
+
+def framed(img: np.ndarray, *, color: Sequence[int] = (214, 39, 40), width: int = 4) -> np.ndarray:
+    """A copy of an ``(H, W, 3)`` uint8 picture with a ``width``-pixel frame of ``color`` (marks a wrong
+    prediction on a tile; draw it after :func:`upscale` so it stays thin)."""
+    a = np.asarray(img)
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) picture, got shape {a.shape}")
+    w = max(1, min(int(width), a.shape[0] // 2, a.shape[1] // 2))
+    out = a.copy()
+    c = np.asarray(color, dtype=out.dtype)
+    out[:w], out[-w:], out[:, :w], out[:, -w:] = c, c, c, c
+    return out
 
 
 def image_grid_figure(images: Sequence[np.ndarray], captions: Sequence[str], *, ncols: int = 8,
@@ -143,15 +176,17 @@ def image_grid_figure(images: Sequence[np.ndarray], captions: Sequence[str], *, 
 
 
 def class_histogram_figure(batch_labels: Sequence[int], pool_labels: Sequence[int], num_classes: int, *,
-                           class_names: Sequence[str] | None = None, title: str = "") -> Any:
-    """Class shares of the batch beside those of the pool (fractions, so different sizes compare)."""
+                           class_names: Sequence[str] | None = None, title: str = "", batch_name: str = "batch") -> Any:
+    """Class shares of the batch beside those of the pool (fractions, so different sizes compare); every class
+    has its bar slot and tick label, also those the batch missed. ``batch_name`` names the batch's trace
+    (``"initial set"`` for round 0)."""
     import plotly.graph_objects as go
 
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
     names = list(class_names) if class_names is not None else [str(k) for k in range(num_classes)]
     fig = go.Figure()
-    for what, lab, color in (("pool", pool_labels, "#9e9e9e"), ("batch", batch_labels, "#d62728")):
+    for what, lab, color in (("pool", pool_labels, "#9e9e9e"), (batch_name, batch_labels, "#d62728")):
         arr = np.asarray([y for y in lab if y is not None], dtype=np.int64)
         if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
             raise ValueError(f"{what} labels outside [0, {num_classes})")
@@ -159,8 +194,10 @@ def class_histogram_figure(batch_labels: Sequence[int], pool_labels: Sequence[in
         share = counts / counts.sum() if counts.sum() else counts
         fig.add_trace(go.Bar(x=names, y=share, name=f"{what} (n={arr.size})", marker_color=color,
                              customdata=counts, hovertemplate="%{x}: %{y:.1%} (%{customdata:.0f})<extra></extra>"))
+    # a categorical axis: every class gets its own tick label (a numeric one labels 0, 2, 4, … only)
     fig.update_layout(barmode="group", title=title, yaxis_title="share", yaxis_tickformat=".0%",
-                      template="plotly_white", height=320, margin={"t": 40 if title else 10})
+                      xaxis={"type": "category", "title": "class"}, template="plotly_white", height=320,
+                      margin={"t": 40 if title else 10}, legend={"orientation": "h"})
     return fig
 
 

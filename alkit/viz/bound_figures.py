@@ -87,7 +87,7 @@ def toy_instance_figure(instance: Any, name: str = "", n_grid: int = 2001) -> An
         gap = np.abs(fd - fq)
         k = int(np.argmax(gap))
         ax.vlines(x[k], min(fd[k], fq[k]), max(fd[k], fq[k]), color="k", lw=2,
-                  label=rf"max gap: 2·KS = {cf['ks_' + key]:.2f}")
+                  label=rf"max gap KS = {cf['ks_' + key] / 2:.2f} ($d_\mathcal{{H}}$ = 2·KS = {cf['ks_' + key]:.2f})")
         ax.set(title=rf"CDFs, $\mathcal{{Q}}_{key[1]}$", xlabel="x", ylabel="CDF")
         ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
@@ -18,6 +19,7 @@ if str(HERE) not in sys.path:
 # script and Streamlit's own serialisation) import pandas at the same moment, Python's import-deadlock
 # avoidance can hand one of them a half-initialised module ("partially initialized module 'pandas'").
 import dashui  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas  # noqa: E402, F401
 import plotly.graph_objects  # noqa: E402, F401
 import streamlit as st  # noqa: E402
@@ -28,11 +30,40 @@ import torch  # noqa: E402
 if not os.environ.get("OMP_NUM_THREADS"):
     torch.set_num_threads(1)
 
-st.set_page_config(page_title="alkit dashboard", page_icon=":material/target:", layout="wide")
+
+def page_icon(size: int = 64) -> Any:
+    """The browser-tab icon, drawn here (a red-and-white target) and served by this server: a ``:material/…:``
+    page icon makes the browser fetch an SVG from fonts.gstatic.com, and the dashboard must work offline."""
+    from PIL import Image
+
+    yy, xx = np.mgrid[:size, :size]
+    r = np.hypot(yy - (size - 1) / 2, xx - (size - 1) / 2) / (size / 2)
+    ring = np.floor(r * 5).astype(int)  # 0 = bullseye; 5 and beyond = outside
+    rgba = np.zeros((size, size, 4), dtype=np.uint8)
+    rgba[ring % 2 == 0] = (214, 39, 40, 255)
+    rgba[ring % 2 == 1] = (255, 255, 255, 255)
+    rgba[ring >= 5] = (0, 0, 0, 0)
+    return Image.fromarray(rgba, mode="RGBA")
+
+
+st.set_page_config(page_title="alkit dashboard", page_icon=page_icon(), layout="wide")
+# No developer menu (Deploy, Rerun, Clear cache) for a lecture: `alkit dashboard` also passes this on its
+# command line (alkit.app.launch), which covers the first page load; this covers a bare `streamlit run`.
+st.set_option("client.toolbarMode", "viewer")
+
+RUN_PAGE = st.Page("views/run.py", title="Run", icon=":material/play_circle:", url_path="run")
+
+
+def _home() -> None:
+    """The root URL: Streamlit serves its default page at ``/`` only, so ``/run`` would say "Page not found"
+    if Run were the default. The (hidden) default page forwards to Run instead, which then lives at ``/run``."""
+    st.switch_page(RUN_PAGE)
+
 
 PAGES = {
     "Experiments": [
-        st.Page("views/run.py", title="Run", icon=":material/play_circle:", default=True),
+        st.Page(_home, title="alkit", url_path="home", default=True, visibility="hidden"),
+        RUN_PAGE,
         st.Page("views/curves.py", title="Learning curves", icon=":material/show_chart:"),
         st.Page("views/embeddings.py", title="Embeddings", icon=":material/scatter_plot:"),
         st.Page("views/batch.py", title="Selected batch", icon=":material/grid_view:"),

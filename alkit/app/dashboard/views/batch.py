@@ -11,11 +11,15 @@ from alkit.viz.batch import (
     class_histogram_figure,
     diversity_by_round,
     diversity_figure,
+    framed,
+    is_wrong,
     tile_caption,
     to_image,
+    upscale,
 )
 
 MAX_TILES = 60
+TILE_PX = 112
 
 
 @st.cache_data(show_spinner="Measuring distances…", max_entries=16)
@@ -44,13 +48,18 @@ if pred is not None and len(pred) != len(sel["indices"]):
 rows = batch_rows(sel["indices"], sel["scores"], sel["labels"], predicted=pred,
                   true_labels=None if ds is None else ds.y_train.numpy(),
                   class_names=None if ds is None else ds.class_names)
-st.caption(f"{len(rows)} items, highest score first. Tile: s = score, p = class the querying model predicted"
-           + ("" if pred is not None else " (recorded for runs started from the dashboard)")
-           + ", y = true label.")
+n_wrong = sum(bool(is_wrong(row)) for row in rows)
+what = "the initial labeled set" if r == 0 else "queried this round, highest score first"
+st.caption(f"{len(rows)} items {what}. Under each tile: its **true** class, the class the querying **model** "
+           "predicted for it (✗ wrong, ✓ right) and the strategy's **score** (higher: picked first)."
+           + (f" **{n_wrong} of {len(rows)}** were predicted wrong (red frame)." if pred is not None and r > 0 else "")
+           + ("" if pred is not None or r == 0 else " This run did not record the predictions."))
 if ds is not None and rows:
     imgs = [to_image(ds.x_train[row["pool_index"]], mean=ds.mean, std=ds.std) for row in rows[:MAX_TILES]]
     if all(i is not None for i in imgs):
-        dashui.image_grid(imgs, [tile_caption(row) for row in rows[:MAX_TILES]], tile_px=96)
+        tiles = [framed(upscale(im, TILE_PX), width=max(2, TILE_PX // 28)) if is_wrong(row) else upscale(im, TILE_PX)
+                 for im, row in zip(imgs, rows)]
+        dashui.image_grid(tiles, [tile_caption(row) for row in rows[:MAX_TILES]], tile_px=tiles[0].shape[0])
         if len(rows) > MAX_TILES:
             st.caption(f"showing the first {MAX_TILES} of {len(rows)}")
     else:

@@ -16,14 +16,25 @@ st.markdown("A run that asks **you** for labels: each round the strategy queries
             "the model retrains on your answers. Your labels are what the run stores.")
 
 IMAGE_SETS = ["digits", "mnist5k", "fashion_mnist"]
+TILE_PX = 168  # 8x8 digits x21, 28x28 MNIST x6: both about as big as a thumb on a projected screen
+BIG_PX = 240   # the image the keyboard labels next
+
+
+def preset_initial() -> None:
+    """A new dataset brings its own preset initial-set size (not the previous dataset's)."""
+    st.session_state["label_initial"] = get_preset(st.session_state["label_dataset"]).initial
+
+
 with st.expander("Start a labeling run", expanded="label_run" not in st.session_state):
     c1, c2, c3 = st.columns(3)
-    dataset = c1.selectbox("Dataset", IMAGE_SETS, key="label_dataset")
+    dataset = c1.selectbox("Dataset", IMAGE_SETS, key="label_dataset", on_change=preset_initial)
     strategies = alkit.list_strategies()
     strategy = c2.selectbox("Strategy", strategies, index=strategies.index("margin"), key="label_strategy")
     seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="label_seed")
     c1, c2, c3, c4 = st.columns(4)
-    initial = c1.number_input("Initial labels", 1, 10000, get_preset(dataset).initial, key="label_initial")
+    if "label_initial" not in st.session_state:
+        preset_initial()
+    initial = c1.number_input("Initial labels", 1, 10000, key="label_initial")
     query = c2.number_input("Images per round", 1, 100, 10, key="label_query")
     rounds = c3.number_input("Rounds", 1, 100, 5, key="label_rounds")
     epochs = c4.number_input("Epochs per round", 1, 200, 20, key="label_epochs")
@@ -69,17 +80,22 @@ def label_panel() -> None:
         return
     ds = w.run.dataset
     names = ds.class_names
-    st.subheader(f"Round {s['round'] + 1}: label these {len(pending)} images")
-    with st.form(f"label_form_{s['round']}"):
+    rnd = s["round"]
+    keys = {i: f"label_{rnd}_{i}" for i in pending}
+    todo = [i for i in pending if st.session_state.get(keys[i]) is None]
+    st.subheader(f"Round {rnd + 1}: label these {len(pending)} images")
+    if len(names) <= 10:  # one key per class: 0-9
+        keyboard(ds, rnd, pending, keys, todo)
+    with st.form(f"label_form_{rnd}"):
         cols = st.columns(5)
         for k, i in enumerate(pending):
             with cols[k % 5]:
                 img = to_image(ds.x_train[i], mean=ds.mean, std=ds.std)
                 if img is not None:
-                    st.image(upscale(img, 110), width=110)
-                st.selectbox(f"#{i}", list(range(len(names))), index=None, format_func=lambda c: names[c],
-                             placeholder="class?", key=f"label_{s['round']}_{i}")
-        sent = st.form_submit_button("Submit labels", type="primary")
+                    st.image(upscale(img, TILE_PX), width=TILE_PX)
+                st.selectbox(f"#{i}" + (" (next)" if todo and i == todo[0] else ""), list(range(len(names))),
+                             index=None, format_func=lambda c: names[c], placeholder="class?", key=keys[i])
+        sent = st.form_submit_button("Submit labels (Enter)", type="primary", shortcut="Enter")
     if sent:
         answers = [st.session_state.get(f"label_{s['round']}_{i}") for i in pending]
         missing = [i for i, a in zip(pending, answers) if a is None]
@@ -90,6 +106,43 @@ def label_panel() -> None:
         agree = sum(int(a) == int(ds.y_train[i]) for i, a in zip(pending, answers))
         st.session_state["label_feedback"] = f"{agree} of {len(pending)} of your labels match the dataset's labels."
         st.rerun()
+
+
+def keyboard(ds, rnd: int, pending: list[int], keys: dict[int, str], todo: list[int]) -> None:
+    """Label with the keyboard: the next unlabeled image large, one button per class with its digit as the
+    shortcut (Streamlit's ``shortcut=``), Backspace takes the last answer back; Enter submits the form."""
+    names = ds.class_names
+    order_key = f"label_order_{rnd}"
+    order = [i for i in st.session_state.get(order_key, []) if st.session_state.get(keys[i]) is not None]
+
+    def give(c: int) -> None:
+        if todo:
+            st.session_state[keys[todo[0]]] = c
+            st.session_state[order_key] = order + [todo[0]]
+
+    def undo() -> None:
+        if order:
+            st.session_state[keys[order[-1]]] = None
+            st.session_state[order_key] = order[:-1]
+
+    left, right = st.columns([1, 3])
+    if todo:
+        img = to_image(ds.x_train[todo[0]], mean=ds.mean, std=ds.std)
+        if img is not None:
+            left.image(upscale(img, BIG_PX), width=BIG_PX, caption=f"next: #{todo[0]}")
+        right.markdown(f"**Keyboard:** press a class's key (`0` to `{len(names) - 1}`, shown on its button) to label "
+                       f"#{todo[0]} and move on; `Backspace` takes the last answer back; `Enter` submits. "
+                       f"{len(pending) - len(todo)} of {len(pending)} labeled.")
+    else:
+        right.markdown(f"**All {len(pending)} labeled.** Press `Enter` (or *Submit labels*) to train on them; "
+                       "`Backspace` takes the last answer back.")
+    cols = right.columns(min(5, len(names)))
+    for c, n in enumerate(names):
+        # the button shows its key beside the label (Streamlit draws the shortcut hint)
+        cols[c % len(cols)].button(f"class {n}" if n == str(c) else n, key=f"label_key_{rnd}_{c}", shortcut=str(c),
+                                   on_click=give, args=(c,), disabled=not todo, width="stretch")
+    right.button("Undo", key=f"label_undo_{rnd}", shortcut="Backspace", on_click=undo, disabled=not order,
+                 icon=":material/undo:")
 
 
 if st.session_state.get("label_feedback"):

@@ -6,7 +6,7 @@ import dashui
 import streamlit as st
 
 from alkit.app.playground import PLAY_STRATEGIES, Playground, playable_strategies
-from alkit.app.playground_figures import gain_figure, play_payload
+from alkit.app.playground_figures import gain_figure, gain_points, play_payload
 from alkit.viz.curves import learning_curve_figure
 
 st.title("Play: you are the strategy")
@@ -91,8 +91,12 @@ if c3.button("Compare", type="primary", key="play_compare", disabled=not pick):
 
 if rows:
     dashui.chart(gain_figure(rows), key="play_gain")
-    dashui.table([{"picker": r["picker"], "accuracy": round(r["accuracy"], 4), "gain": round(r["gain"], 4),
+    dashui.table([{"picker": r["picker"], "test accuracy (%)": f"{100 * r['accuracy']:.1f}",
+                   "gain (percentage points)": f"{gain_points(r['gain']):+.1f}"
+                   + (f" ± {gain_points(r['gain_std']):.1f}" if r.get("gain_std") else ""),
                    "points": ", ".join(map(str, r["points"]))} for r in rows])
+    st.caption("Gain: test accuracy after adding the pick minus before it, in percentage points (chart and table "
+               "alike); Random's is the mean over its draws ± 1 std.")
     st.button("Keep my pick: label it and play the next round", key="play_commit", on_click=commit_pick)
 if len(pg.history) > 1:
     fig = learning_curve_figure({"your game": [([n for n, _ in pg.history], [a for _, a in pg.history])]},

@@ -57,8 +57,10 @@ with left:
     dashui.chart(fig, key="replay_curve")
     pc = rounds[r]["metrics"].get("per_class_accuracy")
     if pc:
-        dashui.chart(per_class_figure(pc, ds.class_names if ds is not None else None,
-                                      title=f"Per-class accuracy after round {r}"), key="replay_per_class")
+        pcf = per_class_figure(pc, ds.class_names if ds is not None else None,
+                               title=f"Per-class accuracy after round {r}")
+        pcf.update_xaxes(type="category")  # a tick label for every class
+        dashui.chart(pcf, key="replay_per_class")
 with right:
     if rounds[r]["has_embeddings"]:
         method = st.radio("Map", ["PCA (instant)", "UMAP"], horizontal=True, key="replay_method")
@@ -70,11 +72,16 @@ with right:
         rows_ = subsample_keep(len(pidx), 1500, (status == "selected").nonzero()[0])
         scores = {i: s for i, s in zip(sel["indices"], sel["scores"]) if s is not None}
         shown = pidx[rows_]
-        dashui.embedding_scatter(embedding_payload(
+        payload = embedding_payload(
             xy[rows_], shown, status[rows_], labels=None if ds is None else ds.y_train.numpy()[shown],
             scores=scores, class_names=None if ds is None else ds.class_names, height=420,
             images=None if ds is None else [to_image(ds.x_train[i], mean=ds.mean, std=ds.std) for i in shown],
-            title=f"Features at round {r} (map fitted on round {emb_rounds[-1]})"), key=f"replay_emb_{rid}_{r}")
+            title=f"Features at round {r} (map fitted on round {emb_rounds[-1]})")
+        if r == 0:  # round 0 queries nothing: its "batch" is the initial labeled set
+            for g in payload["groups"]:
+                if g["name"] == "selected":
+                    g["name"] = "initial"
+        dashui.embedding_scatter(payload, key=f"replay_emb_{rid}_{r}")
     if ds is not None and sel["indices"]:
         brows = batch_rows(sel["indices"], sel["scores"], sel["labels"], true_labels=ds.y_train.numpy(),
                            class_names=ds.class_names,
@@ -83,6 +90,7 @@ with right:
         if all(i is not None for i in imgs):
             st.markdown("**The batch**" if r else "**The initial set**")
             dashui.image_grid(imgs, [tile_caption(b) for b in brows[:30]], tile_px=80)
+        what = "batch" if r else "initial set"
         dashui.chart(class_histogram_figure([b["oracle_label"] for b in brows], ds.y_train.tolist(),
-                                            ds.num_classes, class_names=ds.class_names,
-                                            title="Classes: batch vs whole pool"), key="replay_hist")
+                                            ds.num_classes, class_names=ds.class_names, batch_name=what,
+                                            title=f"Classes: {what} vs whole pool"), key="replay_hist")
