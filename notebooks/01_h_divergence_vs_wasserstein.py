@@ -24,7 +24,7 @@ import torch
 from scipy.stats import wasserstein_distance
 
 import alkit
-from alkit.lessons import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import exercise, interact, pick
 from alkit.theory import divergence, toy
 from alkit.viz import bound_figures as vt
 
@@ -53,7 +53,8 @@ print("instance A:", A, "\n  Q1 =", A.q1, "  Q2 =", A.q2)
 # smaller for the spread-out $\mathcal Q_2$.
 
 # %%
-vt.show(vt.toy_instance_figure(B, "B"))
+fig_B = vt.toy_instance_figure(B, "B")
+vt.show(fig_B)
 cf_B = B.closed_forms()
 for k, v in cf_B.items():
     print(f"{k:14s} {v:.5f}")
@@ -135,7 +136,9 @@ print({k: round(v, 5) for k, v in cf_A.items()})
 # %% [markdown]
 # Moving the second half of $\mathcal Q_2$ (its start $c$) in instance A's family: the one-sided divergence
 # stays at $2a$ until $c=a+\tfrac12$ (the empty stretch $[0,a)$ is the largest gap until then), while
-# $W_1$ changes with every position and is smallest when the two halves spread evenly.
+# $W_1$ changes with every position. It is smallest at $c=\tfrac34-\tfrac w4=0.65$: there the middle of the
+# second block (its quantile $u=\tfrac34$) sits on the data's $\tfrac34$-quantile, the median of the upper
+# half it is matched with.
 
 # %%
 C_GRID = np.linspace(A.a + A.w / 2, 1 - A.w / 2, 61)
@@ -143,8 +146,9 @@ vt.show(vt.c_sweep_figure(A.a, A.w, C_GRID))
 one_c = np.array([toy.one_sided_divergence(D, toy.query_two_intervals(A.a, A.w, c)) for c in C_GRID])
 w1_c = np.array([toy.wasserstein1(D, toy.query_two_intervals(A.a, A.w, c)) for c in C_GRID])
 flat = C_GRID <= A.a + 0.5 + 1e-12
+c_best = float(C_GRID[w1_c.argmin()])
 print(f"one-sided d over c <= a + 1/2: min {one_c[flat].min():.4f}, max {one_c[flat].max():.4f};  "
-      f"W1 ranges over [{w1_c.min():.4f}, {w1_c.max():.4f}], smallest at c = {C_GRID[w1_c.argmin()]:.3f}")
+      f"W1 ranges over [{w1_c.min():.4f}, {w1_c.max():.4f}], smallest at c = {c_best:.3f}")
 
 # %% [markdown]
 # ## 3. Saturation: a shift slider
@@ -240,33 +244,24 @@ for strategy, numbers in pool_numbers.items():
 # **1.3** Slide instance B's $\mathcal Q_2$ to the right: from which shift on is $2\,\mathrm{KS}=2$ (the
 # divergence saturated)? What is $W_1$ there?
 
+# %% [markdown]
+# Each checker compares your answer with a reference computed inside `alkit.lessons` and, when it is
+# off, says what is off (a sign, a factor, the wrong query ...) without printing the answer.
+# `ex1.reveal()` prints a worked solution when you are stuck.
+
 # %%
-ex1 = Exercise("1.1", "W1(D, Q2) for a=0.1, w=0.4, c=0.7",
-               check=lambda ans: abs(ans - toy.w1_q2_closed_form(0.1, 0.4, 0.7)) < 1e-6)
+ex1 = exercise("1.1")
 answer1 = None  # your code here
-if SOLUTIONS:
-    answer1 = toy.wasserstein1(D, toy.query_two_intervals(0.1, 0.4, 0.7))
 ex1.check(answer1)
 
 # %%
-ex2 = Exercise("1.2", "largest c with equal one-sided divergences (a=0.1, w=0.4)",
-               check=lambda ans: abs(ans - 0.6) < 1e-3)
+ex2 = exercise("1.2")
 answer2 = None  # your code here
-if SOLUTIONS:
-    cs = np.linspace(0.3, 0.8, 5001)
-    d_q1 = toy.one_sided_divergence(D, toy.query_one_interval(0.1, 0.4))
-    equal = [c for c in cs if abs(toy.one_sided_divergence(D, toy.query_two_intervals(0.1, 0.4, c)) - d_q1) < 1e-9]
-    answer2 = max(equal)
 ex2.check(answer2)
 
 # %%
-ex3 = Exercise("1.3", "(first saturating shift, W1 there) for Q2 of instance B",
-               check=lambda ans: abs(ans[0] - 0.6) < 0.01 and abs(ans[1] - toy.wasserstein1(D, B.q2.shifted(0.6))) < 0.02)
-answer3 = None  # your code here
-if SOLUTIONS:
-    fine = toy.shift_sweep(B.q2, np.linspace(0, 1, 1001))
-    k = int(np.argmax(fine["ks"] >= 2 - 1e-9))
-    answer3 = (float(fine["shift"][k]), float(fine["w1"][k]))
+ex3 = exercise("1.3")
+answer3 = None  # your code here: a tuple (shift, W1)
 ex3.check(answer3)
 
 # %% [markdown]
@@ -275,6 +270,14 @@ ex3.check(answer3)
 # %%
 # 1. instance B: equal H-divergences under both definitions, W1 prefers the spread-out query
 assert abs(cf_B["one_sided_q1"] - 0.8) < 1e-12 and abs(cf_B["one_sided_q2"] - 0.8) < 1e-12
+x_t = np.linspace(0.0, 1.0, 10_001)  # both threshold errors are smallest at t = 0.4
+assert all(abs(x_t[np.argmin(toy.threshold_error(x_t, q))] - 0.4) < 1e-3 for q in (B.q1, B.q2))
+# the figure's max-gap bars: each label's KS equals the bar's length, and 2·KS the divergence
+for ax, key in zip(fig_B.axes[2:], ("q1", "q2")):
+    bar = next(c for c in ax.collections if c.get_label().startswith("max gap"))
+    (x0, y0), (x1, y1) = bar.get_segments()[0]
+    assert abs(abs(y1 - y0) - cf_B["ks_" + key] / 2) < 1e-3, (key, abs(y1 - y0))
+    assert f"KS = {cf_B['ks_' + key] / 2:.2f}" in bar.get_label() and f"= {cf_B['ks_' + key]:.2f}" in bar.get_label()
 assert abs(cf_B["ks_q1"] - cf_B["ks_q2"]) < 1e-12
 assert abs(cf_B["w1_q1"] - 0.20) < 1e-12 and abs(cf_B["w1_q2"] - 0.15) < 1e-12
 # 2. instance A: equal only for the one-sided class; the reference numbers 13/60 and 1/12
@@ -287,13 +290,21 @@ for r in rows:
 assert abs(w1_by_hand - wasserstein_distance(u, B.q1.quantile(u))) < 1e-9
 # the c sweep: flat one-sided divergence up to c = a + 1/2, W1 not flat
 assert np.allclose(one_c[flat], 2 * A.a) and w1_c.max() - w1_c.min() > 0.05
+assert abs(c_best - (0.75 - A.w / 4)) < 1e-9 and abs(c_best - 0.65) < 1e-9
 # 3. saturation: 2KS stuck at 2 once the supports separate, W1 growing linearly
 sat = shift_sweep["shift"] >= 1.0
 assert np.allclose(shift_sweep["ks"][sat], 2.0) and np.all(np.diff(shift_sweep["w1"][sat]) > 0)
+assert np.allclose(shift_sweep["one_sided"][sat], 2.0)  # both H-divergences stuck at 2
 assert np.allclose(shift_sweep["w1"], shift_sweep["shift"])  # the default query is a copy of D
 # 4. the AL pool: entropy's labeled set is farther from the pool than KCenter's and random's
 nums = pool_numbers
 assert nums["entropy"]["W1 (64-d)"] > nums["kcenter"]["W1 (64-d)"]
 assert nums["entropy"]["W1 (64-d)"] > nums["random"]["W1 (64-d)"]
 assert nums["entropy"]["proxy H (64-d)"] > nums["random"]["proxy H (64-d)"]
+# KCenter's labeled set sits close to the pool in W1, like a random sample (nearer random's than entropy's)
+assert abs(nums["kcenter"]["W1 (64-d)"] - nums["random"]["W1 (64-d)"]) < abs(
+    nums["kcenter"]["W1 (64-d)"] - nums["entropy"]["W1 (64-d)"])
+# WAAL's labeled set looks like Entropy's: nearer entropy's than random's, in W1 and in proxy H
+for key in ("W1 (64-d)", "proxy H (64-d)"):
+    assert abs(nums["waal"][key] - nums["entropy"][key]) < abs(nums["waal"][key] - nums["random"][key]), key
 assert all(0.0 <= n["proxy H (64-d)"] <= 2.0 and 0.0 <= n["2KS (PC 1)"] <= 2.0 for n in nums.values())

@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 
 import alkit
 from alkit.data import sampling_bias
-from alkit.lessons import SOLUTIONS, Exercise, interact, pick, step_button
+from alkit.lessons import exercise, interact, pick, step_button
 from alkit.seeding import make_generator, seed_for
 from alkit.strategies import entropy_scores, top_k
 from alkit.viz import toy2d
@@ -314,24 +314,15 @@ toy2d.show(fig)
 # return the final model's accuracy on the pocket's **test** items (use `group_accuracy`).
 
 # %%
-ex1 = Exercise("3.1", "pool indices of the 10 least-confident items of `view`",
-               check=lambda ans: set(torch.as_tensor(ans).tolist())
-               == set(alkit.get_strategy("least_conf").query(view, 10).indices.tolist()))
-answer1 = None  # your code here
-if SOLUTIONS:
-    answer1 = view.unlabeled[top_k(-view.probs.max(dim=1).values, 10)]
-ex1.check(answer1)
+ex1 = exercise("3.1", view=view)
+answer1 = None  # your code here: a 1-D tensor of pool indices
+ex1.check(answer1)  # stuck? ex1.reveal() prints a worked solution
 
 # %%
-ex2 = Exercise("3.2", "pocket test accuracy of entropy with one pocket item in the seed set",
-               check=lambda ans: 0.8 <= float(ans) <= 1.0)
+without_pocket = group_accuracy(runs["entropy"])["pocket"]
+ex2 = exercise("3.2", ds=ds, config=config, group=group, pocket=POCKET, group_accuracy=group_accuracy,
+               without=without_pocket)
 answer2 = None  # your code here
-if SOLUTIONS:
-    seed_plus = list(ds.info["initial_indices"]) + [int(np.flatnonzero(group == POCKET)[0])]
-    fixed = alkit.ALRun(config("entropy"), dataset=ds, initial_indices=seed_plus)
-    fixed.run()
-    answer2 = group_accuracy(fixed)["pocket"]
-    print(f"pocket test accuracy {answer2:.2f}, labels per group {picks_per_group(fixed)}")
 ex2.check(answer2)
 
 # %% [markdown]

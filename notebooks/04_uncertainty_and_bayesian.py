@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 
 import alkit
 from alkit.data import blobs, from_arrays
-from alkit.lessons import SOLUTIONS, Exercise, gen, interact, pick, pool_view, toy_configs
+from alkit.lessons import exercise, gen, interact, pick, pool_view, toy_configs
 from alkit.strategies import PoolView, entropy_scores, margin_scores
 from alkit.strategies.adversarial import deepfool_perturbation
 from alkit.strategies.bayesian import bald_scores, joint_mutual_information, mean_std_scores
@@ -355,27 +355,13 @@ toy2d.show(fig)
 # sets? Return an integer.
 
 # %%
-ex1 = Exercise("4.1", "MeanSTD of the grid from mc_grid",
-               check=lambda ans: torch.allclose(torch.as_tensor(ans), mean_std_scores(mc_grid), atol=1e-6))
-answer1 = None  # your code here
-if SOLUTIONS:
-    answer1 = ((mc_grid - mc_grid.mean(0)) ** 2).mean(0).sqrt().mean(-1)
-ex1.check(answer1)
-
+ex1 = exercise("4.1", mc_grid=mc_grid)
+answer1 = None  # your code here: a tensor of shape (N,)
+ex1.check(answer1)  # stuck? ex1.reveal() prints a worked solution
 
 # %%
-def batches_differ(b):
-    return set(alkit.get_strategy("bald").query(view_copies, b, gen()).indices.tolist()) != set(
-        alkit.get_strategy("batch_bald").query(view_copies, b, gen()).indices.tolist())
-
-
-ex2 = Exercise("4.2", "smallest budget where BALD and BatchBALD differ",
-               check=lambda ans: isinstance(ans, int) and batches_differ(ans) and not any(
-                   batches_differ(b) for b in range(1, ans)))
-answer2 = None  # your code here
-if SOLUTIONS:
-    answer2 = next(b for b in range(1, 50) if batches_differ(b))
-    print("first difference at budget", answer2)
+ex2 = exercise("4.2", view_copies=view_copies)
+answer2 = None  # your code here: an int
 ex2.check(answer2)
 
 # %% [markdown]

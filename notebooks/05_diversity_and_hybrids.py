@@ -8,7 +8,6 @@
 # round), 04 (uncertainty scores).
 
 # %%
-import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -17,7 +16,7 @@ import torch.nn.functional as F
 
 import alkit
 from alkit.data import blobs
-from alkit.lessons import SOLUTIONS, Exercise, gen, interact, pick, pool_view, toy_configs
+from alkit.lessons import exercise, gen, interact, pick, pool_view, toy_configs
 from alkit.strategies import PoolView, margin_scores, top_k
 from alkit.strategies.diversity import badge_sq_norms
 from alkit.viz import toy2d
@@ -245,32 +244,13 @@ tiny_view = PoolView.from_tensors(torch.arange(1, 12), torch.tensor([0]), embedd
                                   labeled_embeddings=tiny[:1])
 greedy_picks = alkit.get_strategy("kcenter").query(tiny_view, 3, None).indices
 greedy_radius = toy2d.covering_radius(tiny, tiny[torch.cat([torch.tensor([0]), greedy_picks])])
-
-
-def _optimum():
-    import itertools
-
-    return min(toy2d.covering_radius(tiny, tiny[[0, *c]]) for c in itertools.combinations(range(1, 12), 3))
-
-
-ex1 = Exercise("5.1", "optimal covering radius of the tiny instance",
-               check=lambda ans: math.isclose(float(ans), _optimum(), rel_tol=1e-9))
-answer1 = None  # your code here
-if SOLUTIONS:
-    import itertools
-
-    answer1 = min(toy2d.covering_radius(tiny, tiny[[0, *c]]) for c in itertools.combinations(range(1, 12), 3))
-    print(f"optimum {answer1:.3f}, greedy {greedy_radius:.3f} (ratio {greedy_radius / answer1:.2f} ≤ 2)")
-ex1.check(answer1)
+ex1 = exercise("5.1", tiny=tiny, greedy_radius=greedy_radius)
+answer1 = None  # your code here: a float
+ex1.check(answer1)  # stuck? ex1.reveal() prints a worked solution
 
 # %%
-margin_top = set(batch["margin"].tolist())
-ex2 = Exercise("5.2", "cluster_margin's picks with margin_multiplier=1",
-               check=lambda ans: set(ans) == margin_top)
-answer2 = None  # your code here
-if SOLUTIONS:
-    cm1 = alkit.get_strategy("cluster_margin", margin_multiplier=1)
-    answer2 = set(cm1.query(pool_view(base, cm1), BUDGET, gen()).indices.tolist())
+ex2 = exercise("5.2", margin_top=set(batch["margin"].tolist()), base=base, budget=BUDGET)
+answer2 = None  # your code here: a set of pool indices
 ex2.check(answer2)
 
 # %% [markdown]
@@ -303,4 +283,4 @@ assert share_a["dal"] - share_a["kcenter"] >= 0.2
 assert 1 - share_a["kcenter"] > 0.2  # KCenter over-samples the sparse blob (pool share 20 %)
 assert len(dal_sel.extras["h_divergence"]) == DAL_PARAMS["n_mini_queries"]
 # Exercise 5.1's instance: the greedy radius is within twice the optimum.
-assert greedy_radius <= 2 * _optimum() + 1e-9
+assert greedy_radius <= 2 * ex1._reference() + 1e-9  # KCenter's 2-approximation

@@ -21,7 +21,7 @@ import torch
 
 import alkit
 from alkit.experiments.ranking import pool_rankings, spearman_matrix
-from alkit.lessons import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import exercise, interact, pick
 from alkit.seeding import seeded
 from alkit.strategies import PoolView, top_k
 from alkit.strategies.dal import (
@@ -247,9 +247,7 @@ show(fig_h)
 # Each mini-query's discriminator faces a labeled set $L'$ that already contains the earlier picks —
 # exactly the points that made $L$ and $U$ easy to tell apart — so the divergence it finds tends to go
 # down over the round. Each value is one short, noisy training run (here capped at
-# `max_steps` optimiser steps; DAL's code allows up to 1,000 epochs), so the curve is not monotone; with
-# DAL's defaults (20 mini-queries, 1,000 steps) one MNIST round took about 90 s on this CPU and went
-# from 1.8 down to 0.85.
+# `max_steps` optimiser steps; DAL's code allows up to 1,000 epochs), so the curve is not monotone.
 
 # %% [markdown]
 # ## 4. Ranking against ranking (DAL's Fig. 3)
@@ -296,23 +294,16 @@ print("DAL vs entropy", round(R["dal"]["entropy"], 3), "| DAL vs kcenter", round
 # **3.** DAL splits a budget of 53 into 20 mini-queries. How many points does the *last* mini-query take?
 
 # %%
-ex1 = Exercise("06.1", "proxy H-divergence of a balanced error 0.1", check=lambda a: abs(a - 1.6) < 1e-9)
+ex1 = exercise("06.1")
 answer1 = None  # your code here
-if SOLUTIONS:
-    answer1 = proxy_h_divergence(0.1)  # 2 (1 - 2 · 0.1)
-ex1.check(answer1)
+ex1.check(answer1)  # stuck? ex1.reveal() prints a worked solution
 
-closest = max((n for n in names if n not in ("dal", "random")), key=lambda n: R["dal"][n])
-ex2 = Exercise("06.2", "the strategy ranked most like DAL", check=lambda a: a == closest)
-answer2 = None  # your code here
-if SOLUTIONS:
-    answer2 = names[int(np.nanargmax([R["dal"][n] if n not in ("dal", "random") else -np.inf for n in names]))]
+ex2 = exercise("06.2", R=R)
+answer2 = None  # your code here: a strategy name
 ex2.check(answer2)
 
-ex3 = Exercise("06.3", "size of the last of 20 mini-queries for b = 53", check=lambda a: a == 15)
-answer3 = None  # your code here
-if SOLUTIONS:
-    answer3 = mini_query_sizes(53, 20)[-1]  # 19 mini-queries of 2, the last takes 53 - 38
+ex3 = exercise("06.3")
+answer3 = None  # your code here: an int
 ex3.check(answer3)
 
 # %% [markdown]

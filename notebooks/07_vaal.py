@@ -24,9 +24,9 @@ import matplotlib.pyplot as plt
 import torch
 
 import alkit
-from alkit.lessons import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import exercise, interact, pick
 from alkit.strategies import PoolView, top_k
-from alkit.strategies.vaal import VAAL, discriminator_loss
+from alkit.strategies.vaal import VAAL
 from alkit.viz.discriminators import MapPanel, score_map_figure, show
 
 torch.set_num_threads(1)
@@ -251,26 +251,16 @@ print(f"random       unseen share {mnist_res['random']['unseen']:.2f}")
 # With the toy's adversarial networks from section 1, what share of its 20 picks would come from blob B?
 
 # %%
-ex1 = Exercise("07.1", "L_D of a discriminator at chance", check=lambda a: abs(a - 2 * math.log(2)) < 1e-4)
+ex1 = exercise("07.1")
 answer1 = None  # your code here
-if SOLUTIONS:
-    half = torch.full((5,), 0.5)
-    answer1 = float(discriminator_loss(half, half))  # ln 2 for each of the two BCE terms
-ex1.check(answer1)
+ex1.check(answer1)  # stuck? ex1.reveal() prints a worked solution
 
-best_mode = max(MODES, key=lambda m: mnist_res[m]["unseen"])
-ex2 = Exercise("07.2", "the vae_mode with the largest unseen share", check=lambda a: a == best_mode)
-answer2 = None  # your code here
-if SOLUTIONS:
-    answer2 = sorted(MODES, key=lambda m: -mnist_res[m]["unseen"])[0]
+ex2 = exercise("07.2", mnist_res=mnist_res, modes=MODES)
+answer2 = None  # your code here: a vae_mode name
 ex2.check(answer2)
 
-wrong_way_share = float(is_b[view_toy.unlabeled[top_k(d_unl, B_TOY)]].float().mean())
-ex3 = Exercise("07.3", "share from B when the highest D is queried", check=lambda a: abs(a - wrong_way_share) < 1e-9)
+ex3 = exercise("07.3", d_unl=d_unl, view_toy=view_toy, is_b=is_b, budget=B_TOY)
 answer3 = None  # your code here
-if SOLUTIONS:
-    highest = view_toy.unlabeled[torch.argsort(d_unl, descending=True, stable=True)[:B_TOY]]
-    answer3 = float(is_b[highest].float().mean())
 ex3.check(answer3)
 
 # %% [markdown]
@@ -295,4 +285,4 @@ assert abs(mnist_res["adversarial"]["disc_loss"] - 2 * math.log(2)) < 0.1
 assert mnist_res["adversarial"]["unseen"] <= mnist_res["random"]["unseen"] + 0.1  # no better than random
 assert max(mnist_res[m]["vae_kl"] for m in ("adversarial", "frozen")) < 1.0  # a nearly collapsed posterior
 # exercises: the wrong sign avoids blob B
-assert wrong_way_share < 0.5
+assert ex3._reference() < 0.5  # the highest-D picks come mostly from A

@@ -27,7 +27,7 @@ import torch
 
 import alkit
 from alkit import ALConfig, TrainConfig
-from alkit.lessons import SOLUTIONS, Exercise, interact, pick
+from alkit.lessons import exercise, interact, pick
 from alkit.strategies import entropy, entropy_scores
 from alkit.strategies.asal import PoolIndex, entropy_objective, latent_ascent, top2_margin
 from alkit.viz.mpl import show
@@ -379,23 +379,13 @@ print(f"log-log slope of IVF's distance computations per query: {dist_slope:.2f}
 # the fraction of the generated queries `q` whose nearest neighbour agrees with the exact index's.
 
 # %%
-ex1 = Exercise("09.1", "overlap of ASAL's picks with the max-entropy picks",
-               check=lambda ans: int(ans) == len(set(picks["asal"].tolist()) & set(picks["entropy"].tolist())))
-answer1 = None  # your code here
-if SOLUTIONS:
-    answer1 = len(set(picks["asal"].tolist()) & set(picks["entropy"].tolist()))
-ex1.check(answer1)
+ex1 = exercise("09.1", picks=picks)
+answer1 = None  # your code here: an int
+ex1.check(answer1)  # stuck? ex1.reveal() prints a worked solution
 
 # %%
-n_items = len(index.features)
-all_free = torch.ones(n_items, dtype=torch.bool)
-exact_first = PoolIndex(index.features, index.row_pool, mode="exact").search(q, all_free, 1)[1][:, 0]
-ex2 = Exercise("09.2", "agreement of an all-lists IVF with the exact index", check=lambda ans: abs(ans - 1.0) < 1e-9)
+ex2 = exercise("09.2", index=index, q=q)
 answer2 = None  # your code here
-if SOLUTIONS:
-    n_lists = 16
-    full_probe = PoolIndex(index.features, index.row_pool, mode="ivf", n_lists=n_lists, nprobe=n_lists)
-    answer2 = float((full_probe.search(q, all_free, 1)[1][:, 0] == exact_first).float().mean())
 ex2.check(answer2)
 
 # %% [markdown]
