@@ -355,6 +355,12 @@ def ray_available() -> bool:
 RAY_HINT = "Ray is not installed; install it with: pip install 'alkit[ray]' (or: pip install ray)"
 
 
+def _ray_warm_up() -> int:
+    import alkit.loop  # noqa: F401  (torch, the registries)
+
+    return os.getpid()
+
+
 def _ray_cell(task: CellTask) -> Iterator[tuple]:
     # Plain loops, not `yield from`: Ray's executor calls send() on the generator it runs.
     for msg in iter_cell(task):  # noqa: UP028
@@ -419,7 +425,6 @@ class RayEngine(Engine):
                 where = f"join the Ray cluster at {address}" if address else "start a local Ray"
                 raise RuntimeError(f"could not {where}: {' '.join(str(e).split())[:300]}") from None
             self._owns_ray = True
-        self.startup_seconds = time.perf_counter() - t0
         cpus = int(ray.cluster_resources().get("CPU", 1))
         gpus = float(ray.cluster_resources().get("GPU", 0))
         if gpus_per_cell > gpus:
@@ -428,6 +433,10 @@ class RayEngine(Engine):
         self.gpus_per_cell = gpus_per_cell
         self._remote = ray.remote(num_cpus=1, num_gpus=gpus_per_cell, max_retries=0)(_ray_cell)
         self._running: dict[Any, CellTask] = {}  # generator -> task
+        # Start the workers now (each imports torch and alkit once): that is start-up, not the first cells' time.
+        warm = ray.remote(num_cpus=1, num_gpus=gpus_per_cell, max_retries=0)(_ray_warm_up)
+        ray.get([warm.remote() for _ in range(self.capacity)])
+        self.startup_seconds = time.perf_counter() - t0
 
     def submit(self, task: CellTask) -> None:
         self._running[self._remote.remote(task)] = task
@@ -438,7 +447,10 @@ class RayEngine(Engine):
         if not self._running:
             return
         gens = list(self._running)
-        ready, _ = ray.wait(gens, num_returns=len(gens), timeout=timeout)
+        # As soon as one cell has news (a cell that ends frees its slot for the next one at once) ...
+        ready, rest = ray.wait(gens, num_returns=1, timeout=timeout)
+        if ready and rest:  # ... and whatever else is ready by then
+            ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
         for gen in ready:
             task = self._running[gen]
             while True:
