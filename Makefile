@@ -60,7 +60,7 @@ bench-seed: setup
 	$(PY) -m benchmarks.seed_papers
 
 # The same sweep (digits, 4 strategies x 10 seeds x 10 rounds) on the serial, process and Ray engines, into
-# benchmarks/results/sweep.json (about 6 minutes on 2 idle cores; speed-ups mean something only on an idle machine).
+# benchmarks/results/sweep.json (about 5 minutes on 2 idle cores; speed-ups mean something only on an idle machine).
 bench-sweep: setup
 	$(PY) -m benchmarks.sweep_engines
 

@@ -129,7 +129,7 @@ def test_bench_select_prints_one_json_object(capsys):
 # ------------------------------------------------------------------ one grammar: global options anywhere
 
 REQUIRED = {"resume": ["RUN"], "show": ["RUN"], "bench": ["select"], "reproduce": ["waal-fmnist"],
-            "compare": ["--strategies", "random"]}
+            "compare": ["--strategies", "random"], "report": ["sw-0"]}
 
 
 def commands():

@@ -290,8 +290,9 @@ def test_the_driver_killed_and_restarted_loses_no_round_and_repeats_none(tmp_pat
     spec_file, reference = kill_reference
     ws = tmp_path / "killed"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # SIGINT back to its default in the child: pytest-xdist workers ignore it, and children inherit that
     proc = subprocess.Popen(_sweep_cmd(ws, spec_file), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)
+                            env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for_rounds(ws, 7, proc)  # past the first cell (5 rounds), into the second
     if how == "kill -9":
         proc.kill()

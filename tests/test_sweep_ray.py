@@ -81,16 +81,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for_head(port: int, head: subprocess.Popen, limit: float = 180.0) -> None:
+def _wait_for_head(ray_bin: Path, port: int, head: subprocess.Popen, env: dict, limit: float = 240.0) -> None:
+    """Until `ray status` answers at the head's address (an open port alone is not a ready cluster)."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < limit:
         if head.poll() is not None:
             pytest.fail(f"ray start --head exited with {head.returncode}: {head.stdout.read()[-2000:]}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.5)
-    pytest.fail(f"the Ray head did not listen on port {port}")
+                status = subprocess.run([str(ray_bin), "status", f"--address=127.0.0.1:{port}"], capture_output=True,
+                                        text=True, env=env, timeout=120)
+                if status.returncode == 0 and "CPU" in status.stdout:
+                    return
+        time.sleep(1.0)
+    pytest.fail(f"the Ray head on port {port} did not become ready")
 
 
 def test_sweep_on_a_head_started_with_ray_start(tmp_path, serial_cells):
@@ -101,12 +105,12 @@ def test_sweep_on_a_head_started_with_ray_start(tmp_path, serial_cells):
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     # --block keeps `ray start` in the foreground; stopping it stops this head's processes only (`ray stop`
     # would stop every Ray on the machine, the session fixture's too).
-    head = subprocess.Popen([str(ray_bin), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+    head = subprocess.Popen([str(ray_bin), "start", "--head", "--block", f"--port={port}", "--num-cpus=2", "--node-ip-address=127.0.0.1",
                              "--include-dashboard=false", "--disable-usage-stats"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             start_new_session=True)
     try:
-        _wait_for_head(port, head)
+        _wait_for_head(ray_bin, port, head, env)
         spec = tmp_path / "spec.toml"
         spec.write_text('datasets = ["digits"]\nstrategies = ["random", "entropy"]\nseeds = [0, 1]\ninitial = 20\n'
                         'query = 20\nrounds = 2\n[train]\nepochs = 4\nmin_steps = 15\n')
