@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         stored[name] = _stored(ws, res.sweep_id)
         print(name, rows[name], flush=True)
     base = rows.get("serial", {}).get("wall_seconds")
-    for name, r in rows.items():
+    for r in rows.values():
         r["speedup_vs_serial"] = None if not base else round(base / r["wall_seconds"], 2)
     names = list(stored)
     identical = all(json.dumps(stored[n], sort_keys=True) == json.dumps(stored[names[0]], sort_keys=True)
