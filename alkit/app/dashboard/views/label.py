@@ -113,18 +113,25 @@ def keyboard(ds, rnd: int, pending: list[int], keys: dict[int, str], todo: list[
     shortcut (Streamlit's ``shortcut=``), Backspace takes the last answer back; Enter submits the form."""
     names = ds.class_names
     order_key = f"label_order_{rnd}"
-    order = [i for i in st.session_state.get(order_key, []) if st.session_state.get(keys[i]) is not None]
 
+    def answered() -> list[int]:
+        return [i for i in st.session_state.get(order_key, []) if st.session_state.get(keys[i]) is not None]
+
+    # the callbacks read the answers as they are when the key is pressed, not as they were when the buttons
+    # were drawn: two keys pressed before the page redraws label two images, in order
     def give(c: int) -> None:
-        if todo:
-            st.session_state[keys[todo[0]]] = c
-            st.session_state[order_key] = order + [todo[0]]
+        left_now = [i for i in pending if st.session_state.get(keys[i]) is None]
+        if left_now:
+            st.session_state[keys[left_now[0]]] = c
+            st.session_state[order_key] = answered() + [left_now[0]]
 
     def undo() -> None:
-        if order:
-            st.session_state[keys[order[-1]]] = None
-            st.session_state[order_key] = order[:-1]
+        done = answered()
+        if done:
+            st.session_state[keys[done[-1]]] = None
+            st.session_state[order_key] = done[:-1]
 
+    order = answered()
     left, right = st.columns([1, 3])
     if todo:
         img = to_image(ds.x_train[todo[0]], mean=ds.mean, std=ds.std)

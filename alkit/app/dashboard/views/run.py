@@ -121,16 +121,12 @@ def live_panel() -> None:
             st.code(s["traceback"] or "")
     c1, c2, c3 = st.columns(3)
     can_go = s["alive"] and s["state"] != "failed"
-    if c1.button("Step one round", key="run_step", disabled=not (can_go and w.mode == "step"),
-                 help="train on one more batch; the lecture pace"):
-        w.step()
-        st.rerun()
-    if c2.button("Run the rest", key="run_rest", disabled=not (can_go and w.mode == "step")):
-        w.continue_auto()
-        st.rerun()
-    if c3.button("Stop after this round", key="run_stop", disabled=not can_go):
-        w.stop()
-        st.rerun()
+    # callbacks, not `if st.button(...)`: they run before the page redraws, so a click that lands while the
+    # live view refreshes itself every second still reaches the worker
+    c1.button("Step one round", key="run_step", disabled=not (can_go and w.mode == "step"),
+              help="train on one more batch; the lecture pace", on_click=w.step)
+    c2.button("Run the rest", key="run_rest", disabled=not (can_go and w.mode == "step"), on_click=w.continue_auto)
+    c3.button("Stop after this round", key="run_stop", disabled=not can_go, on_click=w.stop)
     rounds = store.get_rounds(w.run_id) if s["round"] >= 0 else []
     if rounds:
         m = st.columns(3)
