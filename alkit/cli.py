@@ -188,7 +188,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace, strategies: list[str], seeds: list[int], title: str) -> int:
+def _compare(args: argparse.Namespace, strategies: list[str], seeds: list[int], title: str,
+             record: dict | None = None) -> int:
     from alkit.experiments.compare import run_comparison
     from alkit.store import resolve_workspace
     from alkit.viz import learning_curve_figure, write_report
@@ -196,13 +197,13 @@ def _compare(args: argparse.Namespace, strategies: list[str], seeds: list[int], 
     config = _config_from_args(args)
     t0 = time.perf_counter()
     result = run_comparison(config, strategies, seeds, workspace=args.workspace, workers=args.workers,
-                            progress=not args.quiet)
+                            progress=not args.quiet, record=record)
     rows = result.table()
     _print_table(rows)
     resolved = config.resolved()
     fig = learning_curve_figure(result.curves, title=f"{title}: {resolved.dataset}, {len(seeds)} seeds")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    report = write_report(resolve_workspace(args.workspace) / "reports" / f"{args.command}-{stamp}.html",
+    report = write_report(resolve_workspace(args.workspace) / "reports" / f"{args.command}-{resolved.dataset}-{stamp}.html",
                           f"alkit {args.command}: {resolved.dataset}", [fig], rows,
                           notes=f"initial {resolved.initial}, +{resolved.query} per round, {resolved.rounds} rounds, "
                                 f"model {resolved.model or 'dataset default'}; AUBC = normalised trapezoid.")
@@ -319,12 +320,30 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The demo's runs that record embeddings and the bound's terms (seed 0 of each): what the dashboard's
+#: Embeddings, Selected batch and Theory pages show on a fresh clone.
+DEMO_SHOWCASE = ("random", "margin", "kcenter", "badge")
+#: The demo's second dataset: margin and Random on the 4,000-image mnist5k pool (its preset's sizes).
+DEMO_SECOND = ("mnist5k", ("random", "margin"))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     strategies = demo_strategies()
     seeds = _csv(args.seeds, int) or [0, 1, 2]
     print(f"alkit demo: {len(strategies)} strategies x {len(seeds)} seeds on {args.dataset or 'digits'}: "
           f"{', '.join(strategies)}", flush=True)
-    return _compare(args, strategies, seeds, "alkit demo")
+    showcase = {(s, seeds[0]): {"store_embeddings": 10_000, "theory_terms": True}
+                for s in DEMO_SHOWCASE if s in strategies}
+    rc = _compare(args, strategies, seeds, "alkit demo", record=showcase)
+    if rc or args.no_mnist5k or (args.dataset or "digits") == DEMO_SECOND[0]:
+        return rc
+    ds, pair = DEMO_SECOND
+    print(f"\nalkit demo: {' and '.join(pair)} on {ds} (seed {seeds[0]}; embeddings of every pool item and the "
+          "bound's terms each round, for the dashboard)", flush=True)
+    second = argparse.Namespace(**{**vars(args), "dataset": ds, "initial": None, "query": None,
+                                   "model": None, "model_param": None, "dataset_param": None})
+    return _compare(second, list(pair), seeds[:1], f"alkit demo ({ds})",
+                    record={(s, seeds[0]): {"store_embeddings": 10_000, "theory_terms": True} for s in pair})
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -555,6 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seeds", default="0,1,2")
     d.add_argument("--workers", type=int, default=None)
     d.add_argument("--quiet", action="store_true")
+    d.add_argument("--no-mnist5k", action="store_true",
+                   help=f"skip the second part: {' and '.join(DEMO_SECOND[1])} on {DEMO_SECOND[0]}, one seed")
     _add_run_options(d, with_strategy=False)
     d.set_defaults(func=cmd_demo)
 

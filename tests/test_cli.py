@@ -109,7 +109,43 @@ def test_demo_runs_every_cheap_strategy(capsys, tmp_path):
     assert rc == 0
     for name in names:
         assert name in out
-    assert list((tmp_path / "reports").glob("demo-*.html"))
+    assert list((tmp_path / "reports").glob("demo-digits-*.html")) and list((tmp_path / "reports").glob("demo-mnist5k-*.html"))
+    # what the dashboard's Embeddings, Selected batch and Theory pages need is in the store
+    from alkit.cli import DEMO_SHOWCASE
+    from alkit.store import RunStore
+
+    store = RunStore(tmp_path, readonly=True)
+    runs = store.list_runs()
+    digits = {r["strategy"]: r for r in runs if r["dataset"] == "digits"}
+    assert set(digits) == set(names)
+    for name, info in digits.items():
+        rounds = store.get_rounds(info["run_id"])
+        showcase = name in DEMO_SHOWCASE
+        assert all(r["has_embeddings"] == showcase and ("theory" in r["extras"]) == showcase for r in rounds), name
+        assert store.get_selections(info["run_id"])[1]["indices"]  # every run keeps its picks
+    second = {r["strategy"]: r for r in runs if r["dataset"] == "mnist5k"}
+    assert set(second) == {"random", "margin"}
+    pool_index, emb = store.get_embeddings(second["margin"]["run_id"], 1)
+    assert len(pool_index) == 4000 == emb.shape[0]  # every pool item of mnist5k
+    assert store.get_rounds(second["margin"]["run_id"])[1]["extras"]["theory"]["test_error"] is not None
+    # recording does not change a run: the same settings without it pick and score the same
+    rc, _, _ = run_cli(capsys, "--workspace", str(tmp_path / "plain"), "run", "--strategy", "margin", "--seed", "0",
+                       "--rounds", "1", "--train-epochs", "2", "--train-min-steps", "5", "--quiet")
+    plain = RunStore(tmp_path / "plain", readonly=True)
+    (p,) = plain.list_runs()
+    assert [r["metrics"]["accuracy"] for r in plain.get_rounds(p["run_id"])] == \
+        [r["metrics"]["accuracy"] for r in store.get_rounds(digits["margin"]["run_id"])]
+    assert plain.get_selections(p["run_id"])[1]["indices"] == store.get_selections(digits["margin"]["run_id"])[1]["indices"]
+
+
+def test_demo_records_only_what_does_not_change_a_run():
+    from alkit.experiments.compare import run_comparison
+    from alkit.loop import ALConfig
+
+    with pytest.raises(ValueError, match="query would change the run"):
+        run_comparison(ALConfig(dataset="digits"), ["random"], [0], record={("random", 0): {"query": 5}})
+    with pytest.raises(ValueError, match="not a \\(strategy, seed\\) of this comparison"):
+        run_comparison(ALConfig(dataset="digits"), ["random"], [0], record={("margin", 0): {"theory_terms": True}})
 
 
 def test_bench_select_prints_one_json_object(capsys):

@@ -16,7 +16,12 @@ import numpy as np
 from alkit.loop import ALConfig
 from alkit.metrics import aubc
 
-__all__ = ["ComparisonResult", "run_comparison", "summarize_store_runs"]
+__all__ = ["ComparisonResult", "RECORDING_FIELDS", "run_comparison", "summarize_store_runs"]
+
+#: Config fields that only record more of a run (they never change its picks or accuracies:
+#: ``tests/test_theory.py`` and ``tests/test_cli.py`` check it), so runs that differ in them are seeds of one
+#: comparison.
+RECORDING_FIELDS = frozenset({"store_embeddings", "theory_terms"})
 
 
 @dataclass
@@ -57,6 +62,7 @@ def run_comparison(
     progress: bool = True,
     strategy_params: dict[str, dict[str, Any]] | None = None,
     engine: str | None = None,
+    record: dict[tuple[str, int], dict[str, Any]] | None = None,
 ) -> ComparisonResult:
     """Run every (strategy, seed) pair of ``base`` and collect the curves.
 
@@ -72,6 +78,10 @@ def run_comparison(
         number of runs). ``1`` runs in this process (the ``serial`` engine).
     engine : {"serial", "process", "ray"}, optional
         Default: ``process`` with ``workers`` > 1, else ``serial``.
+    record : dict, optional
+        ``{(strategy, seed): {field: value}}``: what some runs record beyond the others, only
+        :data:`RECORDING_FIELDS` (``store_embeddings``, ``theory_terms``) — e.g. the demo stores
+        embeddings and the bound's terms for one seed of a few strategies.
     """
     from alkit.experiments.engines import make_engine
     from alkit.experiments.sweep import run_cells
@@ -80,6 +90,15 @@ def run_comparison(
     strategy_params = strategy_params or {}
     configs = [replace(base, strategy=s, seed=int(seed), strategy_params=strategy_params.get(s, {}))
                for s in strategies for seed in seeds]
+    record = record or {}
+    for key, opts in record.items():
+        bad = sorted(set(opts) - RECORDING_FIELDS)
+        if bad:
+            raise ValueError(f"record: {', '.join(bad)} would change the run, not only record it; "
+                             f"allowed: {', '.join(sorted(RECORDING_FIELDS))}")
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] in strategies and key[1] in seeds):
+            raise ValueError(f"record: {key!r} is not a (strategy, seed) of this comparison")
+    configs = [replace(c, **record.get((c.strategy, c.seed), {})) for c in configs]
     for c in configs:
         c.resolved()  # validate everything before starting any process
     workers = workers or min(len(configs), os.cpu_count() or 1)
