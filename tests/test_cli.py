@@ -99,22 +99,36 @@ def test_locked_or_corrupt_store_is_a_one_line_error(capsys, tmp_path):
     assert rc == 2 and "alkit.sqlite" in err
 
 
-def test_demo_runs_every_cheap_strategy(capsys, tmp_path):
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory):
+    """``alkit demo`` with tiny rounds, once for the tests that read what it stored."""
+    import contextlib
+    import io
+
+    ws = tmp_path_factory.mktemp("demo")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["--workspace", str(ws), "demo", "--seeds", "0", "--workers", "1", "--rounds", "1",
+                   "--train-epochs", "2", "--train-min-steps", "5", "--quiet"])
+    return rc, out.getvalue(), ws
+
+
+@pytest.mark.xdist_group("demo")
+def test_demo_runs_every_cheap_strategy(capsys, demo_ws, tmp_path):
     from alkit.cli import demo_strategies
 
     names = demo_strategies()
     assert names[0] == "random" and {"entropy", "margin", "least_conf", "var_ratio"} <= set(names)
-    rc, out, _ = run_cli(capsys, "--workspace", str(tmp_path), "demo", "--seeds", "0", "--workers", "1",
-                         "--rounds", "1", "--train-epochs", "2", "--train-min-steps", "5", "--quiet")
+    rc, out, ws = demo_ws
     assert rc == 0
     for name in names:
         assert name in out
-    assert list((tmp_path / "reports").glob("demo-digits-*.html")) and list((tmp_path / "reports").glob("demo-mnist5k-*.html"))
+    assert list((ws / "reports").glob("demo-digits-*.html")) and list((ws / "reports").glob("demo-mnist5k-*.html"))
     # what the dashboard's Embeddings, Selected batch and Theory pages need is in the store
     from alkit.cli import DEMO_SHOWCASE
     from alkit.store import RunStore
 
-    store = RunStore(tmp_path, readonly=True)
+    store = RunStore(ws, readonly=True)
     runs = store.list_runs()
     digits = {r["strategy"]: r for r in runs if r["dataset"] == "digits"}
     assert set(digits) == set(names)
@@ -136,6 +150,27 @@ def test_demo_runs_every_cheap_strategy(capsys, tmp_path):
     assert [r["metrics"]["accuracy"] for r in plain.get_rounds(p["run_id"])] == \
         [r["metrics"]["accuracy"] for r in store.get_rounds(digits["margin"]["run_id"])]
     assert plain.get_selections(p["run_id"])[1]["indices"] == store.get_selections(digits["margin"]["run_id"])[1]["indices"]
+
+
+
+@pytest.mark.xdist_group("demo")
+def test_after_the_demo_every_dashboard_page_has_content(demo_ws, monkeypatch):
+    """`make demo` then `make dashboard`: each page opens on a run that has what it draws."""
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    from alkit.app.launch import dashboard_app
+
+    monkeypatch.setenv("ALKIT_WORKSPACE", str(demo_ws[2]))
+    at = AppTest.from_file(str(dashboard_app()), default_timeout=240).run()
+    for page in ("curves", "embeddings", "batch", "theory", "replay"):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
+        infos = [i.value for i in at.info]
+        assert not any("stored no" in i or "store is empty" in i for i in infos), (page, infos)
+        drawn = len(at.get("plotly_chart")) + len(at.get("bidi_component")) + len(at.get("imgs"))
+        assert drawn > 0, f"the {page} page drew nothing after the demo"
 
 
 def test_demo_records_only_what_does_not_change_a_run():
