@@ -38,6 +38,25 @@ def test_compare_same_points_same_accuracy(pg):
     assert any(t.name == "your pick (4)" for t in fig.data)
 
 
+def test_low_budget_strategies_answer_from_a_state(pg):
+    from alkit.app.playground import PLAY_STRATEGIES
+
+    assert {"typiclust", "probcover"} <= set(PLAY_STRATEGIES) <= set(playable_strategies())
+    unl = set(pg.unlabeled())
+    for name in ("typiclust", "probcover"):
+        pick = pg.strategy_pick(name, 5)
+        assert len(set(pick)) == 5 and set(pick) <= unl
+        assert pg.strategy_pick(name, 5) == pick  # the same state and seed: the same pick
+    rows = pg.compare(pg.strategy_pick("typiclust", 5), strategies=["typiclust", "probcover"], random_repeats=1)
+    by = {r["picker"]: r for r in rows}
+    assert by["you"]["accuracy"] == by["typiclust"]["accuracy"]  # same points, same retraining seed
+    assert by["probcover"]["gain"] == pytest.approx(by["probcover"]["accuracy"] - pg.accuracy)
+    # both read the toy's coordinates, not the model: the pick is the same after the state is retrained
+    again = Playground("moons", initial=6, seed=0, train=TrainConfig(epochs=2, batch_size=16, min_steps=5, lr=3e-3),
+                       dataset_params={"n_samples": 200, "n_test": 200})
+    assert again.labeled == pg.labeled and again.strategy_pick("probcover", 5) == pg.strategy_pick("probcover", 5)
+
+
 def test_bad_picks_are_named(pg):
     lab = pg.labeled[0]
     with pytest.raises(ValueError, match="already labeled"):

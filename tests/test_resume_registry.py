@@ -51,6 +51,8 @@ CHEAP = {
     "vaal": dict(max_iterations=5, latent_dim=4, mlp_hidden=16, disc_hidden=16),
     "var_ratio": {},
     "waal": dict(epochs=1, bias="theory"),
+    "typiclust": {},
+    "probcover": {},
 }
 ROUNDS = 4
 #: (round, phase) of the injected crash: "query" raises right after the strategy's query returned

@@ -23,7 +23,7 @@ ALL = list_strategies()
 FULL_SET = {
     "random", "entropy", "margin", "least_conf", "var_ratio", "entropy_mc", "margin_mc", "least_conf_mc", "bald",
     "mean_std", "batch_bald", "ceal", "kmeans", "kcenter", "badge", "cluster_margin", "adv_bim", "adv_deepfool",
-    "lpl", "ensemble_var_ratio", "dal", "vaal", "waal", "asal", "gaal",
+    "lpl", "ensemble_var_ratio", "dal", "vaal", "waal", "asal", "gaal", "typiclust", "probcover",
 }
 
 

@@ -27,8 +27,10 @@ from alkit.strategies import get_strategy
 
 __all__ = ["PLAY_STRATEGIES", "Playground", "playable_strategies"]
 
-#: Strategies compared by default: cheap, no training hook, meaningful on 2-D data.
-PLAY_STRATEGIES = ("entropy", "margin", "kcenter", "kmeans", "badge")
+#: Strategies compared by default: cheap, no training hook, meaningful on 2-D data. ``typiclust`` and
+#: ``probcover`` (the low-budget strategies of lesson 11) work on the toy's own 2-D coordinates (their PCA
+#: of inputs with 2 features is the centred inputs), so they answer without the model.
+PLAY_STRATEGIES = ("entropy", "margin", "kcenter", "kmeans", "badge", "typiclust", "probcover")
 
 
 def playable_strategies() -> list[str]:

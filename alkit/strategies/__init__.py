@@ -6,7 +6,18 @@ EntropySampling(tie_break='index')
 """
 
 # Importing the family modules registers their strategies.
-from alkit.strategies import adversarial, asal, bayesian, dal, diversity, training, uncertainty, vaal, waal  # noqa: F401
+from alkit.strategies import (  # noqa: F401
+    adversarial,
+    asal,
+    bayesian,
+    dal,
+    diversity,
+    lowbudget,
+    training,
+    uncertainty,
+    vaal,
+    waal,
+)
 from alkit.strategies._registry import (
     UnknownStrategyError,
     get_strategy,
