@@ -234,9 +234,10 @@ toy2d.show(fig)
 
 # %% [markdown]
 # (The BALD map is the disagreement of the same $T = 10$ sampled networks at every grid point.)
-# Entropy (and every score of the mean prediction) spends the batch on the noisy region, where a
-# label tells the model nothing new; BALD and MeanSTD, which look at *disagreement between passes*,
-# go where the model has not been taught yet.
+# Entropy (and every score of the mean prediction) spends most of its batch on the noisy region, where a
+# label tells the model nothing new — there the mean entropy is close to $\log 2$; BALD and MeanSTD, which
+# look at *disagreement between passes*, put at least 8 of their 10 picks where the model has not been
+# taught yet, where BALD is higher than on the coin flips.
 #
 # ## 4. BatchBALD: a batch is not ten single picks
 #
@@ -289,6 +290,9 @@ ens_heat = toy2d.grid_scores(ens, ens_run.learner, gridb)
 picks_b["ensemble_var_ratio"] = ens.query(pool_view(ens_run, ens), BUDGET, gen()).indices.numpy()
 counts_b["ensemble_var_ratio"] = np.bincount(region[picks_b["ensemble_var_ratio"]], minlength=4)
 print("ensemble_var_ratio picks per region:", dict(zip(REGIONS, counts_b["ensemble_var_ratio"].tolist(), strict=True)))
+pool_votes = ensemble_var_ratio_scores(ens.member_probs(members, dsb.x_train), secondary=False).numpy()
+split_share = {r: float((pool_votes[region == i] > 0).mean()) for i, r in enumerate(REGIONS) if r in ("noisy", "unexplored")}
+print("share of items on which the members' votes split:", {r: round(v, 2) for r, v in split_share.items()})
 
 fig, ax = plt.subplots(figsize=(7, 4.6))
 toy2d.utility_heatmap(ax, gridb, ens_heat, label="1 - f_mode / k (+ tie-break)")
@@ -300,9 +304,11 @@ ax.set_title(f'"ensemble_var_ratio": {len(members)} members\' boundaries and the
 toy2d.show(fig)
 
 # %% [markdown]
-# Coin-flip labels split the votes too: each member's argmax in the noisy region is close to a coin
-# flip, so vote counting mixes aleatoric with epistemic uncertainty — unlike BALD, which subtracts
-# the per-member entropy.
+# Coin-flip labels split the votes too: members trained on coin flips disagree on part of the noisy
+# region (the share of split votes printed above is above 0 there), so vote counting mixes aleatoric
+# with epistemic uncertainty — unlike BALD, which subtracts the per-member entropy. Which region wins the
+# batch depends on the members: the picks per region above change between smoke mode (3 members) and
+# full mode (5).
 #
 # ## 6. Adversarial distance to the boundary
 #
@@ -375,6 +381,7 @@ assert np.array_equal(heat3["margin"], margin_scores(p3).numpy())
 assert picks_vr == picks_lc
 top_e, top_m = int(np.argmax(heat3["entropy"])), int(np.argmax(heat3["margin"]))
 assert (probs3[top_e] > 0.2).all()  # entropy's peak: all three classes plausible
+assert (probs3[int(np.argmax(heat3["least_conf"]))] > 0.2).all()  # least confidence's peak too
 srt = np.sort(probs3[top_m])[::-1]
 assert srt[0] - srt[1] < 0.02  # margin's peak: on a boundary between two classes
 assert len(shown_picks) == BUDGET
@@ -390,9 +397,10 @@ assert (bald_heat >= -1e-6).all()
 NOISY, UNEXPLORED = REGIONS.index("noisy"), REGIONS.index("unexplored")
 assert counts_b["bald"][UNEXPLORED] >= 8 and counts_b["mean_std"][UNEXPLORED] >= 8
 assert counts_b["entropy"][NOISY] > counts_b["bald"][NOISY]
+assert all(counts_b[n][NOISY] > BUDGET / 2 for n in ("entropy", "entropy_mc", "margin_mc", "least_conf_mc"))  # most
 assert per_region["noisy"][0] > 0.6  # entropy close to log 2 = 0.693 in the noisy region
 assert per_region["unexplored"][1] > per_region["noisy"][1]  # ...but BALD is higher where nothing is labeled
-# §4: BatchBALD starts like BALD and avoids copies that top-b BALD takes.
+# §4: BatchBALD starts like BALD and reaches at least BALD's joint MI; top-b BALD takes copies.
 assert batches["bald"][0] == batches["batch_bald"][0]
 assert batches["batch_bald_joint_mi"] >= batches["bald_joint_mi"] - 1e-9  # the quantity BatchBALD maximises
 assert len(set(batches["bald"])) < BUDGET  # BALD's batch holds copies
@@ -400,6 +408,7 @@ assert len(set(batches["bald"])) < BUDGET  # BALD's batch holds copies
 assert len(members) == N_MEMBERS
 assert np.allclose(ens_heat, ensemble_var_ratio_scores(member_grid).numpy())
 assert ens_heat.max() > 0.2  # the members disagree somewhere
+assert split_share["noisy"] > 0 and split_share["unexplored"] > 0  # ...on coin flips and on the unexplored region
 # §6: DeepFool's perturbation length tracks the distance to the boundary; both attacks rank like margin.
 assert bool(flipped.all())
 assert rho_df > 0.8

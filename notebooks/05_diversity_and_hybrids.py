@@ -67,8 +67,9 @@ unl = base.unlabeled_indices()
 margin_all = margin_scores(base.learner.predict_proba(ds.x_train[unl])).numpy()
 margin_of = dict(zip(unl.tolist(), margin_all.tolist(), strict=True))
 print(f"{'strategy':15s} {'closest pair':>12s} {'mean distance':>14s} {'mean margin score':>18s}")
+mean_margin = {name: float(np.mean([margin_of[i] for i in b])) for name, b in batch.items()}
 for name, d in spread.items():
-    print(f"{name:15s} {d.min():12.2f} {d.mean():14.2f} {np.mean([margin_of[i] for i in batch[name]]):18.3f}")
+    print(f"{name:15s} {d.min():12.2f} {d.mean():14.2f} {mean_margin[name]:18.3f}")
 
 fig, axes = plt.subplots(2, 3, figsize=(16, 8.4), sharex=True, sharey=True)
 for ax, name in zip(axes.ravel(), BATCH, strict=True):
@@ -77,11 +78,14 @@ for ax, name in zip(axes.ravel(), BATCH, strict=True):
 toy2d.show(fig)
 
 # %% [markdown]
-# Margin clumps its batch on the boundaries (its closest pair is nearly a duplicate, its picks the most
-# uncertain); KMeans and KCenter spread over the whole pool and ignore the boundaries (KCenter reaches for
-# the outskirts). The hybrids mix the two: BADGE keeps most of Margin's uncertainty (its mean margin score
-# is the closest to Margin's) with some spread; Cluster-Margin trades uncertainty for spread, since its
-# $10b$ candidates already reach fairly confident items of this small pool (try `margin_multiplier=2`).
+# Margin clumps its batch on the boundaries (its closest pair is nearly a duplicate — under 5 % of its
+# mean pairwise distance — and its picks are the most uncertain: the largest mean margin score); KMeans and
+# KCenter spread over the pool and ignore the boundaries (their mean margin scores are nearer Random's than
+# Margin's; KCenter, with the largest mean distance, reaches for the outskirts). The hybrids mix the two:
+# BADGE keeps most of Margin's uncertainty (its mean margin score is the closest to Margin's) with a wider
+# closest pair; Cluster-Margin trades uncertainty for spread (a lower mean margin score than BADGE's, a
+# wider closest pair than Margin's), since its $10b$ candidates already reach fairly confident items of
+# this small pool (try `margin_multiplier=2`).
 #
 # ### BADGE's gradient embedding, derived
 #
@@ -263,6 +267,16 @@ assert all(len(set(b.tolist())) == BUDGET and not set(b.tolist()) & labeled0 for
 for name in ("kmeans", "kcenter", "cluster_margin"):
     assert spread[name].min() > spread["margin"].min(), name
 assert set(batch["margin"].tolist()) == set(unl[top_k(torch.as_tensor(margin_all), BUDGET)].tolist())
+# the reading under the table: margin's picks the most uncertain, its closest pair nearly a duplicate
+others = [n for n in BATCH if n != "margin"]
+assert all(mean_margin["margin"] > mean_margin[n] for n in others)
+assert spread["margin"].min() < 0.05 * spread["margin"].mean()
+for name in ("kmeans", "kcenter"):  # nearer Random's uncertainty than Margin's
+    assert abs(mean_margin[name] - mean_margin["random"]) < abs(mean_margin[name] - mean_margin["margin"]), name
+assert all(spread["kcenter"].mean() > spread[n].mean() for n in BATCH if n != "kcenter")  # the outskirts
+assert min(others, key=lambda n: abs(mean_margin[n] - mean_margin["margin"])) == "badge"
+assert spread["badge"].min() > spread["margin"].min()
+assert mean_margin["cluster_margin"] < mean_margin["badge"] and spread["cluster_margin"].min() > spread["margin"].min()
 # BADGE: the gradient embedding is the last-layer gradient for the guessed label; first pick = longest.
 assert torch.allclose(autograd_g, outer_g, atol=1e-5)
 assert torch.allclose(outer_g.flatten(1).norm(dim=1), badge_sq_norms(a, e).sqrt(), atol=1e-5)

@@ -13,7 +13,8 @@
 # Why a classifier? Ben-David et al.'s bound (reference §5.3) says the error on the pool is at most the
 # error on the labeled set plus half the $\mathcal H$-divergence between them; a domain classifier with
 # balanced error $\varepsilon$ estimates that divergence as $\hat d = 2(1-2\varepsilon)$. Moving the points
-# the classifier finds most "unlabeled-looking" into the labeled set shrinks $\hat d$.
+# the classifier finds most "unlabeled-looking" into the labeled set should shrink $\hat d$ (section 3
+# measures whether it does).
 
 # %%
 import numpy as np
@@ -21,7 +22,7 @@ import torch
 
 import alkit
 from alkit.experiments.ranking import pool_rankings, spearman_matrix
-from alkit.lessons import exercise, interact, pick
+from alkit.lessons import SMOKE, exercise, interact, pick
 from alkit.seeding import seeded
 from alkit.strategies import PoolView, top_k
 from alkit.strategies.dal import (
@@ -245,9 +246,12 @@ show(fig_h)
 
 # %% [markdown]
 # Each mini-query's discriminator faces a labeled set $L'$ that already contains the earlier picks —
-# exactly the points that made $L$ and $U$ easy to tell apart — so the divergence it finds tends to go
-# down over the round. Each value is one short, noisy training run (here capped at
-# `max_steps` optimiser steps; DAL's code allows up to 1,000 epochs), so the curve is not monotone.
+# exactly the points that made $L$ and $U$ easy to tell apart — so the divergence it finds should go
+# down over the round. Each value is one short, noisy training run (here capped at `max_steps`
+# optimiser steps; DAL's code allows up to 1,000 epochs), so the curve need not be monotone. In full mode
+# (10 mini-queries, up to 500 steps each) the second half of the values is lower on average than the
+# first; in smoke mode (5 mini-queries of at most 100 steps) the discriminators are too short for that
+# trend, and the values may even rise.
 
 # %% [markdown]
 # ## 4. Ranking against ranking (DAL's Fig. 3)
@@ -270,16 +274,17 @@ fig_rho = rank_correlation_figure(names, rho, title=f"Spearman ρ between rankin
                                                   "unlabeled MNIST digits (one shared model)")
 show(fig_rho)
 print("DAL vs entropy", round(R["dal"]["entropy"], 3), "| DAL vs kcenter", round(R["dal"]["kcenter"], 3),
+      "| BADGE vs entropy", round(R["badge"]["entropy"], 3), "| kcenter vs entropy", round(R["kcenter"]["entropy"], 3),
       "| entropy vs margin", round(R["entropy"]["margin"], 3), "| max |ρ| with random",
       round(max(abs(R["random"][n]) for n in names if n != "random"), 3))
 
 # %% [markdown]
 # What the matrix says:
 #
-# * the three uncertainty scores are almost the same ranking (ρ ≈ 1), and BADGE, whose gradient
-#   embeddings are scaled by the same uncertainty, is close to them;
-# * DAL's ranking is only weakly correlated with uncertainty *and* with KCenter: it asks a different
-#   question ("what does the labeled set not represent yet?");
+# * the three uncertainty scores are almost the same ranking (ρ > 0.9), and BADGE, whose gradient
+#   embeddings are scaled by the same uncertainty, is closer to them than DAL or KCenter is;
+# * DAL's ranking is only weakly correlated with uncertainty *and* with KCenter (ρ below 0.5): it asks a
+#   different question ("what does the labeled set not represent yet?");
 # * random is uncorrelated with everything, as it must be — a check on the method.
 
 # %% [markdown]
@@ -314,17 +319,21 @@ ex3.check(answer3)
 assert torch.equal(by_hand, sel_lib.indices)
 assert abs(d_hat - sel_lib.extras["h_divergence"][0]) < 1e-6
 assert abs(d_hat - 2 * pi_b) < 0.15 and not fit.stopped  # the divergence is the unrepresented share
-assert share_b_first >= 0.9
+assert share_b_first == 1.0  # "the first 20 picks all come from blob B"
+assert float(p_unlabeled(x_toy[is_b]).mean()) > float(p_unlabeled(x_toy[~is_b]).mean())  # B bright, A dark
 # 2. DAL prefers the dense blob far more than KCenter; mini-queries spread the picks
 assert one_mq["share_a"] >= 0.85 and shown_mq["share_a"] >= 0.85
 assert shown_mq["share_a"] - kc_share_a >= 0.2
 assert shown_mq["nn_dist"] > one_mq["nn_dist"]
+assert 1.0 - kc_share_a > N_B / (N_A + N_B)  # KCenter keeps sampling B, above its 20 % share of the pool
 # 3. the loop stored one proxy H-divergence per mini-query, each in [-2, 2]
 assert len(h_div) == MNIST_DAL["n_mini_queries"] and all(-2.0 <= h <= 2.0 for h in h_div)
-assert np.mean(h_div[len(h_div) // 2:]) < np.mean(h_div[: len(h_div) // 2]) + 0.25
+if not SMOKE:  # full mode: the divergence goes down over the round (smoke mode's discriminators are too short)
+    assert np.mean(h_div[len(h_div) // 2:]) < np.mean(h_div[: len(h_div) // 2])
 # 4. the ranking matrix: uncertainty scores agree, random agrees with nothing, DAL is its own thing
 assert np.allclose(np.diag(rho), 1.0) and np.allclose(rho, rho.T)
 assert R["entropy"]["margin"] > 0.9 and R["entropy"]["least_conf"] > 0.9
 assert all(abs(R["random"][n]) < 0.1 for n in names if n != "random")
-assert R["dal"]["entropy"] < 0.7 and R["dal"]["kcenter"] < 0.7
+assert len(STRATS) == 7 and R["dal"]["entropy"] < 0.5 and R["dal"]["kcenter"] < 0.5  # "only weakly"
+assert R["badge"]["entropy"] > max(R["dal"]["entropy"], R["kcenter"]["entropy"])  # BADGE closer to uncertainty
 assert R["dal"]["entropy"] > 0.0  # but not unrelated: unrepresented digits are also uncertain ones

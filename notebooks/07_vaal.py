@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import torch
 
 import alkit
-from alkit.lessons import exercise, interact, pick
+from alkit.lessons import SMOKE, exercise, interact, pick
 from alkit.strategies import PoolView, top_k
 from alkit.strategies.vaal import VAAL
 from alkit.viz.discriminators import MapPanel, score_map_figure, show
@@ -229,13 +229,13 @@ print(f"random       unseen share {mnist_res['random']['unseen']:.2f}")
 # %% [markdown]
 # On real digits the ablations separate. The **raw-pixel** discriminator (no VAE) sends most of the
 # query to the unseen digits: in pixel space, 5–9 simply look different from the 0–4 it was shown. With
-# a VAE, on the few hundred steps a CPU affords, the latent means carry little (the KL term is tiny:
-# the posterior has nearly collapsed to the prior), so the frozen-VAE discriminator does about as well
-# as random. In the adversarial mode the VAE additionally pushes every latent towards "labeled": $D$
-# ends exactly at chance ($2\ln 2$), its remaining wiggles decide the query, and VAAL is no better than
-# random — in our full-size run (300 iterations, 3,900 unlabeled digits) it took **no** digit from 5–9
-# at all, as if the VAE had pushed the unlabeled latents past the labeled ones (our reading, not checked
-# further). VAAL's latent space only pays off once the VAE has learned a real representation — the
+# a VAE, on the few hundred steps a CPU affords, the latent means carry little (the KL term is tiny,
+# below 1 nat: the posterior has nearly collapsed to the prior), so the frozen-VAE discriminator does
+# about as well as random (within 0.1 of its share). In the adversarial mode the VAE additionally pushes
+# every latent towards "labeled": $D$ ends at chance (its loss within 0.03 of $2\ln 2$), its remaining
+# wiggles decide the query, and VAAL is no better than random (at most 0.1 above its share) — in full
+# mode (300 iterations, 3,900 unlabeled digits) it takes **no** digit from 5–9 at all, as if the VAE had
+# pushed the unlabeled latents past the labeled ones (our reading, not checked further). VAAL's latent space only pays off once the VAE has learned a real representation — the
 # paper trains it for 100 epochs on a GPU. That is the honest reading of an ablation: a component is
 # worth what it adds *under your budget*.
 
@@ -281,7 +281,12 @@ assert max(fits[m]["sel"].extras["disc_loss"] for m in ("frozen", "none")) < fit
 # 4. MNIST: the raw-pixel discriminator finds the unseen classes; adversarial D ends near chance
 assert mnist_res["none"]["unseen"] >= pool_unseen + 0.2
 assert mnist_res["none"]["unseen"] >= max(mnist_res["adversarial"]["unseen"], mnist_res["random"]["unseen"])
-assert abs(mnist_res["adversarial"]["disc_loss"] - 2 * math.log(2)) < 0.1
+assert abs(mnist_res["adversarial"]["disc_loss"] - 2 * math.log(2)) < 0.03
+assert mnist_res["none"]["unseen"] > 0.5  # "most of the query"
+assert abs(mnist_res["frozen"]["unseen"] - mnist_res["random"]["unseen"]) <= 0.1  # "about as well as random"
+if not SMOKE:  # the full-mode run: 300 iterations, 3,900 unlabeled digits, no unseen digit at all
+    assert mnist_res["adversarial"]["iterations"] == 300 and view_m.n_unlabeled == 3900
+    assert mnist_res["adversarial"]["unseen"] == 0.0
 assert mnist_res["adversarial"]["unseen"] <= mnist_res["random"]["unseen"] + 0.1  # no better than random
 assert max(mnist_res[m]["vae_kl"] for m in ("adversarial", "frozen")) < 1.0  # a nearly collapsed posterior
 # exercises: the wrong sign avoids blob B

@@ -158,8 +158,9 @@ for s in toy:
 
 # %% [markdown]
 # With the **correct** sign the critic becomes a ramp — low over blob A, rising towards blob B — that
-# separates the blobs (a gap $g(B)-g(A)$ above 0.2 at the last step, printed above) with moderate gradients all along. With the **official** sign the penalty is maximised:
-# within a hundred steps the critic saturates into a step function (0 on A, 1 on B, zero gradient
+# separates the blobs (a gap $g(B)-g(A)$ above 0.2 at the last step, printed above) with moderate gradients
+# (a median norm below 1.5). With the **official** sign the penalty is maximised:
+# within the first 200 steps the critic saturates into a step function (0 on A, 1 on B, zero gradient
 # everywhere — $(0-1)^2 = 1$ is a large "penalty"), and a few hundred steps later it collapses to a
 # **constant**: no gradient, no gap, no information. A constant critic makes WAAL's diversity term
 # $-\eta g$ the same for every point.
@@ -213,10 +214,9 @@ for s, run in runs.items():
 # ($W_1 > 0$). The official-sign critic does what its loss asks: it *raises* its gradient penalty. In
 # every round its last-epoch GP term is close to 1 — i.e. $\lVert\nabla g\rVert \approx 0$ on the
 # interpolates and the features: a flat, saturated critic — and above the correct sign's. How far the
-# collapse has gone when a round ends depends on the number of steps (in our runs the official critic
-# was sometimes a 0/1 step function over the pool, sometimes constant to within $10^{-8}$, sometimes still
-# spread out), which is itself a problem: its $W_1$ estimate and the query's diversity term become
-# accidents of the schedule.
+# collapse has gone when a round ends depends on the number of steps (the spread of the official
+# critic's values over the pool, printed in section 4, says how far it went in this run), which is itself
+# a problem: its $W_1$ estimate and the query's diversity term become accidents of the schedule.
 
 # %% [markdown]
 # ## 4. The η trade-off
@@ -284,8 +284,9 @@ print(f"official-sign critic: spread of g over the pool {float(g_o.max() - g_o.m
 # As η grows, the picks trade uncertainty for critic value: their mean $U$ rises (less uncertain) and
 # their mean $g$ rises (further from the labeled set). Because the score is a sum over points, both
 # averages can only go up with η (the greedy top-$b$ is the exact minimiser for every η). At the
-# paper's η = 5 the critic only breaks near-ties of $U$; on ten classes it takes η of a few tens before
-# the critic moves many picks. (Where the official sign has collapsed the critic to a constant, η does
+# paper's η = 5 the critic only breaks near-ties of $U$ (at most one pick changes, the mean $U$ by less
+# than 0.1); on ten classes it takes η of a few tens before the critic moves many picks (at η = 50 at
+# least a quarter of them). (Where the official sign has collapsed the critic to a constant, η does
 # nothing at all and WAAL degenerates to pure uncertainty sampling; the last line above says whether
 # that happened in this run.)
 
@@ -368,7 +369,8 @@ for name, sb_rows in sb.items():
 #   the pool, and $\eta g < \eta$ cannot close that gap.
 #
 # So WAAL finds an unexplored region only when it is also **uncertain** there: when the region straddles
-# the current decision boundary. The whole family, five seeds each (`python -m benchmarks.waal_layouts`,
+# the current decision boundary. The whole family, five seeds each (three for DAL, `waal_one` and
+# `waal_live_eta50`; `python -m benchmarks.waal_layouts`,
 # which also runs DAL, KCenter and BADGE and stores every probe; read from its results file when present):
 
 # %%
@@ -434,7 +436,8 @@ assert abs(bias_coefficient("ratio", 20, 1300) - 0.015) < 1e-3  # "ratio" gives 
 # 2. toy critic: the correct sign separates the blobs with moderate gradients;
 #    the official sign saturates (zero gradients) and ends as a constant
 assert toy["correct"]["gap"][-1] > 0.2 and toy["correct"]["grad"][-1] < 1.5
-assert max(toy["official"]["gap"][:10]) > 0.9  # the step function
+assert toy["official"]["step"][9] == 200  # the first ten records cover steps 20..200
+assert max(toy["official"]["gap"][:10]) > 0.9  # the step function, within the first 200 steps
 assert toy["official"]["grad"][-1] < 1e-2 and abs(toy["official"]["gap"][-1]) < 0.05  # no gradient, no gap
 assert float(toy["official"]["slices"][CRITIC_STEPS].max() - toy["official"]["slices"][CRITIC_STEPS].min()) < 0.05
 # 3. in the loop: the correct critic rates U above L; the official critic is (nearly) constant
@@ -449,6 +452,10 @@ assert all(np.diff(rows["mean U of the picks"]) >= -1e-4) and all(np.diff(rows["
 assert rows["mean g of the picks"][-1] > rows["mean g of the picks"][0]
 assert rows["picks shared with η = 0"][0] == B and rows["picks shared with η = 0"][-1] < B
 assert torch.equal(shown_pos, picks(5.0))
+k5, k50 = ETAS.index(5.0), ETAS.index(50.0)
+assert rows["picks shared with η = 0"][k5] >= B - 1  # η = 5: near-ties only
+assert abs(rows["mean U of the picks"][k5] - rows["mean U of the picks"][0]) < 0.1
+assert rows["picks shared with η = 0"][k50] <= B - B // 4  # η = 50: a quarter of the picks or more move
 # 5. sampling-bias layouts: the default critic is dead and WAAL is pure uncertainty sampling, which never
 #    picks the island while Random does; a live critic is not enough: where it alone would pick the island,
 #    the island's bound U is more than eta above the b-th smallest, and WAAL still takes none of it
@@ -463,6 +470,10 @@ assert all(share == 0.0 for share, _ in sb["waal_live"])
 assert all(p["target predicted 1"] > 0.9 for p in waal_probes + live_probes)
 if table_path.exists():  # the table printed above (benchmarks/waal_layouts.py)
     assert waal_wins == ["gap", "pocket_right"]
+    cells = {(r["layout"], r["strategy"]) for r in runs_}
+    for lay, v in cells:  # "five seeds each (three for DAL, waal_one and waal_live_eta50)"
+        k = sum(r["layout"] == lay and r["strategy"] == v for r in runs_)
+        assert k == (3 if v in ("dal", "waal_one", "waal_live_eta50") else 5), (lay, v, k)
     assert eta50_wins == ["gap", "island_above", "pocket_right", "small_far"]
     assert sum(dead["waal"]) > len(dead["waal"]) / 2 and sum(dead["waal_one"]) > len(dead["waal_one"]) / 2
     assert not any(dead["waal_live"]) and not any(dead["waal_live_eta50"])

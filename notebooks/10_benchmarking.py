@@ -12,9 +12,9 @@
 #
 # Smoke mode (`ALKIT_SMOKE=1`, CI) runs a cheap subset of strategies for a few rounds with one seed (the
 # sweep of section 8: 8 seeds of 2 rounds) and gives every other registered strategy a one-round run; full
-# mode runs the whole registry with three seeds (it took 23 minutes on a heavily loaded 2-core CPU before
-# DAL and VAAL got the lighter settings below, which were most of its cost; expect about ten minutes on an
-# idle one), and section 8's sweep of 4 strategies x 10 seeds x 10 rounds on top.
+# mode runs the whole registry with three seeds (the costly strategies with the lighter settings of
+# section 2; each section prints the seconds it took on your machine), and section 8's sweep of
+# 4 strategies x 10 seeds x 10 rounds on top.
 
 # %%
 import dataclasses
@@ -29,7 +29,7 @@ from torch import nn
 
 import alkit
 from alkit import ALConfig, TrainConfig
-from alkit.lessons import SMOKE, SOLUTIONS, Exercise, interact, pick, widgets_available
+from alkit.lessons import SMOKE, exercise, interact, pick, widgets_available
 from alkit.store import RunStore
 from alkit.viz import learning_curve_figure
 from alkit.viz.comparison import (
@@ -74,6 +74,9 @@ COLUMNS = ["rank", "strategy", "seeds", "aubc_mean", "aubc_lo", "aubc_hi", "aubc
 # **AUBC from scratch, once** — and checked against `alkit.aubc`, which the rest of the lesson uses:
 
 # %%
+import inspect  # noqa: E402
+
+assert inspect.signature(alkit.win_tie_loss).parameters["margin"].default == 0.005  # the tie band above
 n_demo = np.array([20, 40, 60, 80, 100])
 acc_demo = np.array([0.55, 0.70, 0.78, 0.83, 0.85])
 by_hand = float(np.sum((n_demo[1:] - n_demo[:-1]) * (acc_demo[1:] + acc_demo[:-1]) / 2) / (n_demo[-1] - n_demo[0]))
@@ -113,6 +116,8 @@ FAMILY = {
     "waal": ("hybrid", "Wasserstein critic + uncertainty"),
     "asal": ("generative", "GAN high-entropy samples, retrieved"),
     "gaal": ("generative", "GAN boundary samples, retrieved"),
+    "typiclust": ("low budget (typicality)", "most typical item of each new k-means cluster"),
+    "probcover": ("low budget (coverage)", "greedy max coverage of delta-balls"),
 }
 assert set(FAMILY) == set(alkit.list_strategies()), "a strategy was added or removed: update FAMILY"
 
@@ -151,6 +156,8 @@ digits = alkit.run_comparison(digits_base, COMPARED, SEEDS, workers=WORKERS, pro
 digits_s = time.perf_counter() - t0
 rows = benchmark_rows(digits)
 print(f"{len(COMPARED)} strategies x {len(SEEDS)} seed(s) in {digits_s:.0f} s")
+preset = alkit.presets.get_preset("digits")  # full mode's recipe: "20 initial, 10 rounds of 20, 40 epochs"
+assert (preset.initial, preset.query, preset.rounds, preset.train.epochs) == (20, 20, 10, 40)
 display(Markdown(rows_to_markdown(rows, COLUMNS)))
 
 # %%
@@ -212,6 +219,8 @@ if not SMOKE:
     datasets["mnist5k"] = alkit.run_comparison(m5_base, ["random", "entropy", "margin", "badge", "kcenter", "bald"],
                                                [0], workers=WORKERS, progress=False)
     print(f"mnist5k: {time.perf_counter() - t0:.0f} s")
+    m5 = alkit.load_dataset("mnist5k")
+    assert len(m5.x_train) == 4000 and m5.default_model == "lenet"  # "4 000-image pool, LeNet"
     display(Markdown(rows_to_markdown(benchmark_rows(datasets["mnist5k"]), COLUMNS)))
     try:
         fm = alkit.load_dataset("fashion_mnist")
@@ -278,6 +287,7 @@ def one_query(strategy, params=None, model_params=None):
 _, q_lc = one_query("least_conf")
 _, q_vr_mc = one_query("var_ratio", {"mode": "mc"})
 vr_mc_overlap = len(set(q_lc.selected) & set(q_vr_mc.selected))
+assert vr_mc_overlap < 20  # "the original (MC vote) definition differs"
 print(f"var_ratio (deterministic) curves identical to least_conf's: {effects[4]}; "
       f"the MC definition shares {vr_mc_overlap}/20 picks with least_conf")
 
@@ -335,14 +345,17 @@ aug_sets = [top20(augment(x_unl, s)) for s in range(3)]
 aug_overlaps = [len(clean & a) for a in aug_sets]
 print(f"overlap of the entropy top-20 with the clean top-20 under three augmented scorings: {aug_overlaps}; "
       f"between the augmented scorings: {[len(aug_sets[i] & aug_sets[j]) for i, j in ((0, 1), (0, 2), (1, 2))]}")
-effects[1] = max(aug_overlaps) < 20
+aug_pairs = [len(aug_sets[i] & aug_sets[j]) for i, j in ((0, 1), (0, 2), (1, 2))]
+effects[1] = max(aug_overlaps) < 20 and min(aug_pairs) < 20  # changes, and changes again between calls
 
 # %% [markdown]
 # ### (7) KCenter: the N×N matrix and float16 embeddings
 # DeepAL+'s `KCenterGreedy` builds the full pool distance matrix (for N = 50 000 in float64: 20 GB) and
 # `KCenterGreedyPCA` keeps the embeddings in float16. alkit keeps a running minimum (O(N) memory). Here
 # the squared distances $\lVert a\rVert^2+\lVert b\rVert^2-2a^\top b$ of the digits embeddings computed in
-# float16 vs float32: the self-distances, which are exactly 0, show the error, and the greedy picks move.
+# float16 vs float32: the self-distances, which are exactly 0, show the error (more than 100 times
+# float32's). Whether the rounding also moves KCenter's greedy picks depends on the pool; the count of
+# picks both precisions share is printed (at this kit's scale it can be all 40).
 
 # %%
 emb = bald_run0.learner.embed(ds.x_train)
@@ -503,9 +516,10 @@ effects[10] = bim_flipped.tolist() == [False, True] and int(bim_steps[0]) == 100
 # %% [markdown]
 # ### (11) CEAL: threshold default and quadratic decay
 # DeepAL+ starts at δ = 5·10⁻⁵ and subtracts $d_r t$ from the *running* value each round. With so small
-# a threshold a digits MLP pseudo-labels almost nothing (none in smoke mode, a handful over ten rounds in
-# full mode), so CEAL(Entropy) is Entropy, or within a hair of it: with no pseudo-label, same seeds give the
-# same picks and the same curve (checked on the comparison's runs, via the run store).
+# a threshold a digits MLP pseudo-labels almost nothing (none in smoke mode, at most ten over ten rounds
+# and three seeds in full mode), so CEAL(Entropy) is Entropy, or within a hair of it (mean AUBCs closer
+# than the 0.005 tie band): with no pseudo-label, same seeds give the same picks and the same curve
+# (checked on the comparison's runs, via the run store).
 
 # %%
 from alkit.strategies.training import ceal_threshold  # noqa: E402
@@ -607,12 +621,14 @@ BEHAVIOURS = [
 display(Markdown(rows_to_markdown([{"#": n, "behaviour": b, "re-created": how, "effect": e}
                                    for n, b, how, e in BEHAVIOURS])))
 recreated = sorted(n for n, _, how, _ in BEHAVIOURS if how != "no")
+assert [n for n, *_ in BEHAVIOURS] == list(range(1, 18))  # the 17 behaviours
 print(f"re-created: {recreated}; not re-created: {sorted(set(range(1, 18)) - set(recreated))}")
 
 # %% [markdown]
 # ## 7. LPL below Random on digits: the method or the code?
 # LPL (Learning Loss) trains a small loss-prediction module together with the task model and queries the
-# items whose *predicted* loss is largest. On digits it lands well below Random. Its training used to be a
+# items whose *predicted* loss is largest. On digits it lands well below Random (an AUBC more than 0.03
+# lower, the table below). Its training used to be a
 # separate copy of the training loop, without validation or early stopping; now it is a plan for the one
 # loop (`Learner.fit(..., plan=...)`). The digits preset (`make demo`'s settings: 20 labels, +20 per round)
 # has no validation split, so there the old copy and the shared loop run the same steps: the gap was never
@@ -660,16 +676,19 @@ display(Markdown(rows_to_markdown([{"variant": k, **{c: round(v, 3) for c, v in 
                                    for k, d in lpl_study.items()])))
 assert lpl_study["lpl"]["aubc"] < lpl_study["random"]["aubc"]
 assert lpl_study["lpl, detached backbone"]["aubc"] < lpl_study["random"]["aubc"]  # not the joint training
-assert lpl_study["lpl"]["spearman(pred, true loss)"] > 0.1  # the module does learn to rank losses
+assert 0.1 < lpl_study["lpl"]["spearman(pred, true loss)"] < 0.5  # it learns to rank losses, weakly
+assert lpl_study["random"]["aubc"] - lpl_study["lpl"]["aubc"] > 0.03  # "well below Random"
 assert lpl_study["lpl"]["classes per batch"] < lpl_study["random"]["classes per batch"]
 assert lpl_study["random"]["classes per batch"] > 7  # a random batch of 20 covers most of the 10 digits
+assert run.history[0].n_labeled == 20 and run.history[-1].n_labeled == pick(100, 220)  # "20 to 220 (100)"
 
 # %% [markdown]
 # **Reading: the method, at this scale, not a bug.** The gap survives detaching the backbone, so the joint
 # training is not the cause; the loss module learns a positive but weak ranking; and the top 20 of a
 # predicted loss fall in a few classes, where a random batch of 20 covers most of the ten. Learning Loss
 # was designed for thousands of labels (its reference runs: CIFAR-10, 1 000 to 10 000), and the survey
-# reports it weak in early rounds; here the module learns from the losses of 20 to 220 training items, and
+# reports it weak in early rounds; here the module learns from the losses of 20 to 220 training items
+# (20 to 100 in smoke mode's 4 rounds), and
 # ranking by a weak predictor without any diversity term concentrates the batch.
 # `python -m benchmarks.lpl_digits` repeats this on 10 seeds and adds a cheating reference that queries the
 # items of largest *true* loss (`benchmarks/results/lpl_digits.json`).
@@ -820,25 +839,13 @@ assert round(t_crit, 2) == 4.30
 # `"deepal"`), from which round on does CEAL pseudo-label nothing at all?
 
 # %%
-def mean_curve(name, result=digits):
-    runs = result.curves[name]
-    return runs[0][0], np.mean([a for _, a in runs], axis=0)
-
-
-target = float(mean_curve("random")[1][-1])
-truth1 = alkit.labels_saved(mean_curve("margin"), mean_curve("random"), target).saved
-ex1 = Exercise("10.1", "labels saved by margin over random",
-               check=lambda ans: (math.isnan(ans) and math.isnan(truth1)) or abs(ans - truth1) < 1e-9)
-answer1 = None  # your code here
-if SOLUTIONS:
-    answer1 = alkit.labels_saved(mean_curve("margin"), mean_curve("random"), target).saved
-ex1.check(answer1)
+ex1 = exercise("10.1", result=digits)
+answer1 = None  # your code here: a float (nan if margin's mean curve never reaches the target)
+ex1.check(answer1)  # stuck? ex1.reveal() prints a worked solution
 
 # %%
-ex2 = Exercise("10.2", "first round with no pseudo-labels at delta0 = 1e-5", check=lambda ans: ans == 8)
-answer2 = None  # your code here
-if SOLUTIONS:
-    answer2 = next(t for t in range(1, 100) if ceal_threshold(t, 1e-5, 0.033e-5, "deepal") <= 0)
+ex2 = exercise("10.2")
+answer2 = None  # your code here: a round index (an int)
 ex2.check(answer2)
 
 # %% [markdown]
@@ -858,6 +865,11 @@ for r in rows:
     assert r["aubc_lo"] - 1e-12 <= r["aubc_mean"] <= r["aubc_hi"] + 1e-12
     assert r["win"] + r["tie"] + r["loss"] == len(rows) - 1
 assert by["random"]["aubc_vs_random"] == 0.0
+# (11): no pseudo-label in smoke mode (CEAL's curves are Entropy's), at most ten in full mode, AUBCs within 0.005
+assert (sum(pseudo) == 0 and ceal_same) if SMOKE else sum(pseudo) <= 10
+assert abs(by["ceal"]["aubc_mean"] - by["entropy"]["aubc_mean"]) < 0.005
+if len(SEEDS) == 1:  # "with 1 seed it is a point"
+    assert all(abs(r["aubc_hi"] - r["aubc_lo"]) < 1e-12 for r in rows)
 assert [r["strategy"] for r in rows] == alkit.win_tie_loss(aubc_scores(digits)).ranking
 # the budget slider's default reproduces the full table
 assert [r["strategy"] for r in rows_cut] == [r["strategy"] for r in rows]

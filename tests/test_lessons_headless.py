@@ -108,11 +108,18 @@ def test_exercise_solutions_pass_and_wrong_answers_get_hints(monkeypatch, capsys
     from alkit.lessons import exercises, widgets
 
     monkeypatch.setattr(widgets, "SOLUTIONS", True)
-    for key in ("1.1", "1.2", "1.3", "06.1", "06.3", "07.1", "08.1", "08.2"):
+    for key in ("1.1", "1.2", "1.3", "06.1", "06.3", "07.1", "08.1", "08.2", "10.2"):
         assert exercises.exercise(key).check(None) is True, key  # None -> the worked solution is filled in
     assert "worked solution was filled in" in capsys.readouterr().out
     wrong = {"06.1": (0.8, "factor 2"), "06.3": (2, "first 19 mini-queries"), "07.1": (0.6931, "one of the two"),
-             "08.1": (1000 / 39000, "'ratio'"), "1.3": ((0.6, 0.6), "the shift itself"), "1.2": (0.5, "still equal")}
+             "08.1": (1000 / 39000, "'ratio'"), "1.3": ((0.6, 0.6), "the shift itself"), "1.2": (0.5, "still equal"),
+             "10.2": (17, "default δ0")}
+    for answer, words in ((31, "linear schedule"), (7, "off by one (too small)"), (9, "off by one (too large)"),
+                          (8.5, "an integer")):
+        with pytest.raises(AssertionError, match="not right yet") as err:
+            exercises.exercise("10.2").check(answer)
+        assert words in str(err.value), (answer, str(err.value))
+        assert " 8" not in str(err.value)  # the hint never prints the answer (round 8)
     for key, (answer, words) in wrong.items():
         with pytest.raises(AssertionError, match="not right yet") as err:
             exercises.exercise(key).check(answer)
@@ -121,6 +128,42 @@ def test_exercise_solutions_pass_and_wrong_answers_get_hints(monkeypatch, capsys
     assert exercises.exercise("1.1").check(None) is None and "reveal()" in capsys.readouterr().out
     exercises.exercise("06.3").reveal()
     assert "mini_query_sizes(53, 20)" in capsys.readouterr().out
+
+
+def test_exercise_10_1_labels_saved_by_hand(monkeypatch, capsys):
+    """Exercise 10.1 on hand-made curves: mean over seeds, Random's final accuracy as target, first crossing.
+
+    Random (both seeds) 0.5, 0.625, 0.75 at 20, 40, 60 labels reaches its final 0.75 at 60; margin's seeds
+    (0.5, 0.875, 1) and (0.5, 0.625, 0.75) average to 0.5, 0.75, 0.875, which reach 0.75 at 40: 20 labels
+    saved. Seed 0 alone reaches 0.75 at 20 + 20 * 0.25 / 0.375 = 33.3 (a saving of 26.7). (Binary fractions,
+    so the means are exact.)
+    """
+    import math
+    import types
+
+    from alkit.lessons import exercises, widgets
+
+    n = [20, 40, 60]
+    result = types.SimpleNamespace(curves={"random": [(n, [0.5, 0.625, 0.75]), (n, [0.5, 0.625, 0.75])],
+                                           "margin": [(n, [0.5, 0.875, 1.0]), (n, [0.5, 0.625, 0.75])]})
+    ex = exercises.exercise("10.1", result=result)
+    assert ex.check(20.0) is True
+    for answer, words in ((-20.0, "sign is flipped"), (40.0, "ONE curve"), (60.0, "ONE curve"),
+                          (60 - (20 + 20 * 0.25 / 0.375), "seed 0"), (math.nan, "does reach"), (21.0, "too large")):
+        with pytest.raises(AssertionError, match="not right yet") as err:
+            ex.check(answer)
+        assert words in str(err.value) and "20" not in str(err.value), (answer, str(err.value))
+    monkeypatch.setattr(widgets, "SOLUTIONS", True)
+    assert ex.check(None) is True  # the worked solution (alkit.labels_saved) agrees with the hand-made reference
+    # margin never reaches Random's final accuracy: the saving is undefined, and only nan is right
+    never = types.SimpleNamespace(curves={"random": [(n, [0.5, 0.625, 0.75])], "margin": [(n, [0.5, 0.5, 0.625])]})
+    ex = exercises.exercise("10.1", result=never)
+    assert ex.check(math.nan) is True and ex.check(None) is True
+    with pytest.raises(AssertionError, match="undefined"):
+        ex.check(0.0)
+    capsys.readouterr()
+    ex.reveal()
+    assert "labels_saved" in capsys.readouterr().out
 
 
 def test_every_exercise_has_a_checker_and_a_solution():

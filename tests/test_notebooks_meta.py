@@ -11,7 +11,6 @@ import alkit
 
 NB_DIR = pathlib.Path(__file__).resolve().parents[1] / "notebooks"
 LESSONS = sorted(NB_DIR.glob("[0-9][0-9]_*.py"))
-OLD_EXERCISES = {"10"}  # lessons whose exercises have not moved to alkit.lessons.exercises yet
 
 
 def test_there_are_lessons():
@@ -40,16 +39,15 @@ def test_lesson_follows_the_conventions(src):
     text = src.read_text()
     assert "import alkit" in text or "from alkit" in text, f"{src.name} does not import alkit"
     assert "pick(" in text, f"{src.name} has no smoke/full sizes via alkit.lessons.pick"
-    if src.name[:2] in OLD_EXERCISES:  # still the old form: solution in the notebook behind `if SOLUTIONS:`
-        n_ex = len(re.findall(r"\bExercise\(", text))
-        assert "if SOLUTIONS:" in text, f"{src.name} does not hide its solutions behind `if SOLUTIONS:`"
-    else:  # reference, hints and worked solution in alkit.lessons.exercises / solutions, none in the notebook
-        keys = re.findall(r"\bexercise\(\s*[\"']([0-9.]+)[\"']", text)
-        n_ex = len(keys)
-        assert "if SOLUTIONS:" not in text and "Exercise(" not in text, f"{src.name} shows a solution or checker"
-        from alkit.lessons import exercises
+    # reference, hints and worked solution in alkit.lessons.exercises / solutions, none in the notebook
+    keys = re.findall(r"\bexercise\(\s*[\"']([0-9.]+)[\"']", text)
+    n_ex = len(keys)
+    assert "if SOLUTIONS:" not in text and "Exercise(" not in text, f"{src.name} shows a solution or checker"
+    from alkit.lessons import exercises
 
-        assert set(keys) <= set(exercises.EXERCISES), f"{src.name}: unknown exercise keys {keys}"
+    assert set(keys) <= set(exercises.EXERCISES), f"{src.name}: unknown exercise keys {keys}"
+    lesson = int(src.name[:2])
+    assert all(int(k.split(".")[0]) == lesson for k in keys), f"{src.name}: exercise keys {keys} of another lesson"
     assert 1 <= n_ex <= 3, f"{src.name} has {n_ex} exercises (want 1-3)"
     assert re.search(r"^assert ", text, re.M), f"{src.name} ends without asserts on what it showed"
 

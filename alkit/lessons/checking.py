@@ -53,6 +53,8 @@ def _number(answer: Any, ref: float, rtol: float, atol: float, integer: bool) ->
     if not _is_number(answer):
         return f"expected a single number, got {_describe(answer)}"
     a = _as_float(answer)
+    if math.isnan(ref):  # the quantity is undefined for these inputs (a metric's nan): only nan is right
+        return None if math.isnan(a) else "the quantity is undefined here (no finite value exists for these inputs)"
     if not math.isfinite(a):
         return f"the answer is {a}, not a finite number"
     if _close(a, ref, rtol, atol):

@@ -302,6 +302,59 @@ def _ex_9_2(*, index: Any, q: torch.Tensor) -> dict[str, Any]:
         compare=dict(atol=1e-9))
 
 
+def _first_reach(n: np.ndarray, acc: np.ndarray, target: float) -> float:
+    """The budget at which a curve first reaches ``target``, interpolated on the segment that crosses it."""
+    if acc[0] >= target:
+        return float(n[0])
+    for (n0, a0), (n1, a1) in itertools.pairwise(zip(n, acc, strict=True)):
+        if a0 < target <= a1:
+            return float(n0 + (target - a0) / (a1 - a0) * (n1 - n0))
+    return math.nan
+
+
+def _ex_10_1(*, result: Any) -> dict[str, Any]:
+    def mean_curve(name: str) -> tuple[np.ndarray, np.ndarray]:
+        runs = result.curves[name]
+        return np.asarray(runs[0][0], dtype=float), np.mean([np.asarray(a, dtype=float) for _, a in runs], axis=0)
+
+    (n_m, a_m), (n_r, a_r) = mean_curve("margin"), mean_curve("random")
+    target = float(a_r[-1])
+    need_m, need_r = _first_reach(n_m, a_m, target), _first_reach(n_r, a_r, target)
+    ref = need_r - need_m  # nan when margin's mean curve never reaches the target (Random's always does)
+    seed0 = [(np.asarray(n, dtype=float), np.asarray(a, dtype=float)) for n, a in
+             (result.curves["margin"][0], result.curves["random"][0])]
+    on_seed0 = _first_reach(*seed0[1], float(seed0[1][1][-1])) - _first_reach(*seed0[0], float(seed0[1][1][-1]))
+    own_target = _first_reach(n_r, a_r, float(a_m[-1])) - _first_reach(n_m, a_m, float(a_m[-1]))
+    return dict(
+        prompt="labels saved by margin over random (Random's final mean accuracy, mean curves)",
+        reference=lambda: ref,
+        hints=[(lambda a: math.isnan(float(a)), "margin's mean curve does reach the target here: the saving is a "
+                "number"),
+               (lambda a: _near(a, need_m, 1e-6) or _near(a, need_r, 1e-6),
+                "that is the number of labels ONE curve needs to reach the target; the saving is Random's minus "
+                "margin's"),
+               (lambda a: _near(a, own_target, 1e-6), "the target is Random's final mean accuracy, not margin's"),
+               (lambda a: _near(a, on_seed0, 1e-6) and len(result.curves["random"]) > 1,
+                "that is the saving on seed 0's curves; average the accuracies over the seeds first")],
+        compare=dict(atol=1e-6))
+
+
+def _ex_10_2() -> dict[str, Any]:
+    # the DeepAL+ schedule in exact integers (units of 1e-8): delta_t = 1000 - 33 t (t + 1) / 2 <= 0
+    ref = next(t for t in itertools.count(1) if 33 * t * (t + 1) >= 2 * 1000)
+    linear = next(t for t in itertools.count(1) if 33 * t >= 1000)
+    default = next(t for t in itertools.count(1) if 33 * t * (t + 1) >= 2 * 5000)
+    return dict(
+        prompt="first round with no pseudo-labels at delta0 = 1e-5 (DeepAL+ decay 0.033e-5)",
+        reference=lambda: ref,
+        hints=[(lambda a: a == default, "that is the round for DeepAL+'s default δ0 = 5·10⁻⁵; the exercise takes the "
+                "survey's text value 10⁻⁵"),
+               (lambda a: a == linear, "that is the linear schedule δ0 - d·t; DeepAL+ subtracts d·t from the "
+                "running value every round (schedule 'deepal')"),
+               (lambda a: not isinstance(a, (int, np.integer)) or isinstance(a, bool), "answer with a round index "
+                "(an integer)")])
+
+
 EXERCISES: dict[str, Callable[..., dict[str, Any]]] = {
     "1.1": _ex_1_1, "1.2": _ex_1_2, "1.3": _ex_1_3,
     "2.1": _ex_2_1, "2.2": _ex_2_2,
@@ -312,6 +365,7 @@ EXERCISES: dict[str, Callable[..., dict[str, Any]]] = {
     "07.1": _ex_7_1, "07.2": _ex_7_2, "07.3": _ex_7_3,
     "08.1": _ex_8_1, "08.2": _ex_8_2,
     "09.1": _ex_9_1, "09.2": _ex_9_2,
+    "10.1": _ex_10_1, "10.2": _ex_10_2,
 }
 """Exercise key -> builder of its prompt, reference and hints (called with the lesson's objects)."""
 
@@ -338,3 +392,28 @@ def _params(fn: Callable[..., Any]) -> set[str]:
     import inspect
 
     return {p.name for p in inspect.signature(fn).parameters.values() if p.kind is p.KEYWORD_ONLY}
+
+
+# ----------------------------------------------------------------------------- 11 the budget regime
+def _ex_11_1(*, feats: torch.Tensor, pseudo: torch.Tensor) -> dict[str, Any]:
+    from alkit.strategies.lowbudget import purity_delta
+
+    def ref() -> float:  # by brute force: every candidate radius, every ball (not purity_delta's order statistic)
+        d = torch.cdist(feats.double(), feats.double())
+        d.masked_fill_(pseudo.unsqueeze(0) == pseudo.unsqueeze(1), math.inf)
+        r = d.min(1).values  # a ball of radius δ is pure iff δ <= r
+        cand = torch.unique(r)
+        share = (r.unsqueeze(0) >= cand.unsqueeze(1)).double().mean(1)
+        return float(cand[share >= 0.9].max())
+
+    at_95 = float(purity_delta(feats, pseudo, 0.95))
+    return dict(
+        prompt="largest δ with ball purity >= 0.9",
+        reference=ref,
+        hints=[(lambda a: _near(a, at_95, 1e-6), "that is the δ of purity 0.95 (the strategy's default); "
+                "the exercise asks for 0.9"),
+               (lambda a: _near(a, 0.9, 1e-9), "0.9 is the purity asked for; the answer is the radius δ")],
+        compare=dict(atol=1e-5))
+
+
+EXERCISES["11.1"] = _ex_11_1

@@ -177,6 +177,25 @@ def ex_9_2(*, index: Any, q: torch.Tensor) -> float:
     return float((every_list.search(q, all_free, 1)[1][:, 0] == exact).float().mean())
 
 
+# ----------------------------------------------------------------------------- 10 benchmarking
+def ex_10_1(*, result: Any) -> float:
+    import alkit
+
+    def mean_curve(name: str) -> tuple[Any, np.ndarray]:
+        runs = result.curves[name]  # one (n_labeled, accuracy) pair per seed, same budgets
+        return runs[0][0], np.mean([acc for _, acc in runs], axis=0)
+
+    target = float(mean_curve("random")[1][-1])  # Random's final mean accuracy
+    return float(alkit.labels_saved(mean_curve("margin"), mean_curve("random"), target).saved)
+
+
+def ex_10_2() -> int:
+    from alkit.strategies.training import ceal_threshold
+
+    # entropies are >= 0 and CEAL pseudo-labels H < delta_t: nothing once the threshold is <= 0
+    return next(t for t in range(1, 1000) if ceal_threshold(t, 1e-5, 0.033e-5, "deepal") <= 0)
+
+
 SOLVERS = {
     "1.1": ex_1_1, "1.2": ex_1_2, "1.3": ex_1_3,
     "2.1": ex_2_1, "2.2": ex_2_2,
@@ -187,5 +206,16 @@ SOLVERS = {
     "07.1": ex_7_1, "07.2": ex_7_2, "07.3": ex_7_3,
     "08.1": ex_8_1, "08.2": ex_8_2,
     "09.1": ex_9_1, "09.2": ex_9_2,
+    "10.1": ex_10_1, "10.2": ex_10_2,
 }
 """Exercise key -> worked solution (called with the lesson's objects as keywords)."""
+
+
+# ----------------------------------------------------------------------------- 11 the budget regime
+def ex_11_1(*, feats: torch.Tensor, pseudo: torch.Tensor) -> float:
+    from alkit.strategies.lowbudget import purity_delta
+
+    return float(purity_delta(feats, pseudo, 0.9))
+
+
+SOLVERS["11.1"] = ex_11_1
