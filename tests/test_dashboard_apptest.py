@@ -180,30 +180,85 @@ def scatter_payloads(at):
             if e.proto.component_name.endswith("alkit_embedding_scatter")]
 
 
-def test_embeddings_page_defaults_to_umap_and_always_shows_the_selected(ws):
-    _, runs = ws
+def selected_of(data):
+    return {i for i, g in zip(data["index"], data["group"]) if data["groups"][g]["name"] == "selected"}
+
+
+def test_embeddings_page_computes_the_aligned_map_in_the_background_then_draws_each_rounds_slice(ws):
+    from alkit.app import maps
+
+    path, runs = ws
     rid = runs[("entropy", 0)]
     at = AppTest.from_file(APP, default_timeout=600).run()
     at.session_state["current_run"] = rid
     at.switch_page("views/embeddings.py").run()
     no_errors(at)
-    assert at.radio(key="emb_method").value == "UMAP"
+    assert at.radio(key="emb_space").value == "aligned"  # the default: each round in its own aligned slice
+    if any("computing…" in i.value for i in at.info):  # not computed yet: the page says so and does not block
+        assert any("Aligned UMAP over rounds" in i.value for i in at.info)
+        (data,) = scatter_payloads(at)  # meanwhile round 2's own model features by PCA, named as such
+        assert data["title"].endswith("· One round's model features · PCA")
+        assert any(c.value.startswith("Shown while the Aligned UMAP over rounds map is computed: PCA of round 2's")
+                   for c in at.caption)
+        assert maps.service(path).wait_idle(600)
+        at.run()
+        no_errors(at)
     assert not at.get("plotly_chart")  # the canvas scatter replaced plotly here
-    sel = RunStore(readonly=True).get_selections(rid)
-    for method, rnd in (("UMAP", 2), ("PCA (instant)", 1)):
-        if method != "UMAP":
-            at.radio(key="emb_method").set_value(method)
-            at.slider(key="emb_n").set_value(200)
-            at.select_slider(key="emb_round").set_value(rnd).run()
-            no_errors(at)
+    assert any("AlignedUMAP over rounds 0–2" in c.value for c in at.caption)
+    store = RunStore(path, readonly=True)
+    sel = store.get_selections(rid)
+    for rnd in (2, 1):
+        at.slider(key="emb_n").set_value(5000)
+        at.select_slider(key="emb_round").set_value(rnd).run()
+        no_errors(at)
         (data,) = scatter_payloads(at)
-        shown = {i for i, g in zip(data["index"], data["group"]) if data["groups"][g]["name"] == "selected"}
-        assert shown == set(sel[rnd]["indices"])
-        assert len(data["x"]) == len(data["y"]) == len(data["index"]) >= 120
+        assert selected_of(data) == set(sel[rnd]["indices"])
+        assert sorted(data["index"]) == sorted(store.get_embeddings(rid, rnd)[0].tolist())  # round rnd's own items
         # every shown point has its picture in the sprite sheet (8x8 digits), so hover can show it
         assert data["n_images"] == len(data["index"]) and data["tile"] == 8
         assert data["sprite"].startswith("data:image/png;base64,")
         assert data["classes"] == [str(k) for k in range(10)]
+    assert len(list(maps.maps_dir(path).glob("aligned-umap-*.npz"))) >= 1
+
+
+def test_embeddings_page_input_space_class_colours_and_two_strategies_side_by_side(ws):
+    path, runs = ws
+    rid, other = runs[("entropy", 0)], runs[("random", 1)]
+    at = AppTest.from_file(APP, default_timeout=600).run()
+    at.session_state["current_run"] = rid
+    at.switch_page("views/embeddings.py").run()
+    at.radio(key="emb_space").set_value("input").run()
+    at.radio(key="emb_method").set_value("PCA (instant)").run()
+    no_errors(at)
+    assert any("raw inputs" in c.value for c in at.caption)
+    (data,) = scatter_payloads(at)
+    store = RunStore(path, readonly=True)
+    assert selected_of(data) == set(store.get_selections(rid)[2]["indices"])
+    assert set(store.labeled_indices(rid, 1)) <= set(data["index"])  # the labeled points are always shown
+    at.radio(key="emb_color").set_value("class").run()
+    no_errors(at)
+    (data,) = scatter_payloads(at)
+    assert [g["name"] for g in data["groups"]] == [f"class {k}" for k in range(10)] + ["labeled", "selected"]
+    assert selected_of(data) == set(store.get_selections(rid)[2]["indices"])
+    at.selectbox(key="emb_other").set_value(other).run()
+    no_errors(at)
+    a, b = scatter_payloads(at)
+    assert a["title"].startswith("entropy · round 2") and b["title"].startswith("random · round 2")
+    pos_a = {i: (x, y) for i, x, y in zip(a["index"], a["x"], a["y"])}
+    pos_b = {i: (x, y) for i, x, y in zip(b["index"], b["x"], b["y"])}
+    assert pos_a == pos_b  # the same points at the same places: one map for both runs
+    assert selected_of(b) == set(store.get_selections(other)[2]["indices"]) != selected_of(a)
+    # one round's model features: every round drawn on the points of the chosen round
+    at.selectbox(key="emb_other").set_value("")
+    at.radio(key="emb_color").set_value("status")
+    at.radio(key="emb_space").set_value("round").run()
+    at.selectbox(key=f"emb_ref_{rid}").set_value(1)
+    at.select_slider(key="emb_round").set_value(2).run()
+    no_errors(at)
+    (data,) = scatter_payloads(at)
+    assert set(data["index"]) == set(store.get_embeddings(rid, 1)[0].tolist())
+    assert selected_of(data) == set(store.get_selections(rid)[2]["indices"]) & set(data["index"])
+    assert any("model of round 1" in c.value for c in at.caption)
 
 
 def test_batch_page_shows_tiles_histogram_and_spread(ws):

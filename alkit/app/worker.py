@@ -14,7 +14,8 @@ With ``human=True`` a :class:`HumanOracle` answers label queries: the worker pau
 ``waiting_for_labels`` with the queried pool indices in ``status()["pending"]`` until
 :meth:`RunWorker.answer` gives one label per index; those labels are stored and trained on.
 
-Every run (the loop does it) records, with each query round, the class the querying model predicted
+A run that stores embeddings asks for its Embeddings maps after each round (:mod:`alkit.app.maps`: computed
+in a child process, kept under ``<workspace>/cache/maps``). Every run (the loop does it) records, with each query round, the class the querying model predicted
 for each selected item (``extras["selected_predicted"]``), which the Selected-batch page shows on its tiles.
 """
 
@@ -261,6 +262,18 @@ class RunWorker:
                 self._last_accuracy = res.accuracy
                 self._phase, self._phase_since = None, None
 
+    def _schedule_maps(self) -> None:
+        """Queue this run's Embeddings maps in the background (:func:`alkit.app.maps.schedule_run`), so the
+        page finds them computed; a failure here never stops the run."""
+        if not self.config.store_embeddings:
+            return
+        try:
+            from alkit.app.maps import schedule_run
+
+            schedule_run(self.store.workspace, self.run_id, self.store)
+        except Exception:  # noqa: BLE001 - the page computes the map itself when asked
+            pass
+
     def _set(self, state: str) -> None:
         with self._lock:
             self._state = state
@@ -290,6 +303,7 @@ class RunWorker:
                         self._steps_requested -= 1
                     self._state = "running"
                 self.run.step()
+                self._schedule_maps()
                 if self.oracle is not None and self.run.round == 0:
                     self.oracle.delegate = None  # the seed set is labeled; from now on the person answers
             if self.run.done:

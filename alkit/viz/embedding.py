@@ -1,30 +1,57 @@
-"""2-D maps of a model's features across active-learning rounds (dashboard and notebooks).
+"""2-D maps of a pool across active-learning rounds (dashboard and notebooks).
 
-The map is fitted **once**, on the features of one reference round, and every other round's
-features are pushed through the same fitted map (``transform``), so points move between rounds
-only because the model's features moved, not because a new layout was drawn.
+Each round trains a fresh model, so two rounds' features live in different spaces: a map fitted on
+one round's features cannot honestly place another round's features. The maps here say which space
+they draw:
 
-Caveat worth saying in a lecture: each round trains a fresh model, so two rounds' feature
-spaces are related only through the data they were trained on. The fitted-once map shows how
-the pool looks *through the reference round's lens*; it is an alignment, not an identity.
+``"aligned"`` (:func:`aligned_umap_map`)
+    umap-learn's ``AlignedUMAP`` over a run's rounds: one UMAP per round, each of that round's own
+    model features, drawn in its own slice; consecutive slices are pulled into register through the
+    pool items both rounds stored (the relations), so an item moves between slices only as far as its
+    neighbourhood changed.
+``"input"`` (:func:`input_space_map`)
+    one map of the dataset's raw inputs: the same for every round and for every run of that dataset,
+    so two strategies can be compared point for point.
+``"round"`` (:func:`round_space_map`)
+    one round's model features: every point is placed by that round's model; other rounds change only
+    which points are labeled and selected.
 
-Methods: ``"umap"`` (umap-learn, the default the dashboard shows) and ``"pca"`` (exact, instant;
-useful on slow machines). ``import umap`` compiles numba code on first use (tens of seconds),
-so it is imported only when a UMAP map is fitted.
+Methods: ``"umap"`` (umap-learn) and ``"pca"`` (exact, instant). ``import umap`` compiles numba code on
+first use; :func:`import_umap` switches on numba's on-disk cache for umap's compiled functions (only one
+of them asks for it), so a second process loads them instead of compiling (``NUMBA_CACHE_DIR`` picks the
+folder). Computed layouts are kept on disk by :func:`cached_layout`, keyed by a hash of the data and the
+parameters. :class:`Projector` (fit once, ``transform`` later) is used only within one space: the input
+map places pool items outside its fitted subset with it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
+import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "METHODS",
+    "SPACES",
+    "MapLayout",
+    "import_umap",
+    "round_relations",
+    "aligned_umap_map",
+    "input_space_map",
+    "round_space_map",
+    "array_digest",
+    "layout_key",
+    "cached_layout",
+    "class_colors",
     "STATUS_COLORS",
     "Projector",
     "RunEmbeddingMap",
@@ -40,6 +67,7 @@ __all__ = [
 ]
 
 METHODS = ("umap", "pca")
+SPACES = ("aligned", "input", "round")
 STATUS_ORDER = ("unlabeled", "labeled", "selected")
 STATUS_COLORS = {"unlabeled": "#b8b8b8", "labeled": "#1f77b4", "selected": "#d62728"}
 
@@ -128,8 +156,7 @@ class Projector:
             self._components = (comps * signs[:, None]).astype(np.float32)
             self._fit_xy = (x - self._mean) @ self._components.T
         else:
-            import umap  # noqa: PLC0415  (slow import: only when a UMAP map is wanted)
-
+            umap = import_umap()
             n_nb = min(self.n_neighbors, x.shape[0] - 1)
             self._umap = umap.UMAP(n_components=2, n_neighbors=n_nb, min_dist=self.min_dist, n_epochs=self.n_epochs,
                                     random_state=self.seed, transform_seed=self.seed, n_jobs=1)
@@ -188,10 +215,290 @@ def point_status(pool_index: np.ndarray, labeled_before: Sequence[int], selected
     return status
 
 
-class RunEmbeddingMap:
-    """Aligned 2-D coordinates of one stored run: fit once on ``ref_round``, transform the others, memoised.
+# ------------------------------------------------------------------ numba's cache for umap
+_UMAP_CACHE_LOCK = threading.Lock()
+_UMAP_CACHE_ON = False
 
-    Thread-safe; the dashboard keeps one per (run, method, reference round) in its resource cache.
+
+def import_umap() -> Any:
+    """``import umap``, with numba's on-disk cache switched on for umap's own compiled functions.
+
+    umap-learn 0.5 asks numba to cache only one of its functions (``layouts.rdist``); pynndescent, which
+    it uses for neighbours, caches most of its own. The functions of umap's modules that are not cached
+    are switched to caching here (numba's ``Dispatcher.enable_caching``) before anything is compiled, so
+    a later process loads the machine code from the cache instead of compiling it again. The cache lives
+    in ``$NUMBA_CACHE_DIR`` when set (the dashboard sets ``<workspace>/cache/numba``), else next to
+    umap's files or in numba's per-user folder. A function numba cannot cache stays as it was.
+    ``AlignedUMAP``'s epoch function is built afresh by umap on every fit, so it is compiled every time.
+    """
+    global _UMAP_CACHE_ON
+    import umap  # noqa: PLC0415  (slow import: only when a UMAP map is wanted)
+
+    with _UMAP_CACHE_LOCK:
+        if not _UMAP_CACHE_ON:
+            _UMAP_CACHE_ON = True
+            try:
+                import importlib
+
+                from numba.core.caching import NullCache
+                from numba.core.registry import CPUDispatcher
+            except ImportError:  # another numba layout: leave umap as it is
+                return umap
+            for name in ("umap_", "layouts", "distances", "sparse", "utils", "spectral", "aligned_umap"):
+                try:
+                    mod = importlib.import_module(f"umap.{name}")
+                except ImportError:
+                    continue
+                for obj in list(vars(mod).values()):
+                    if isinstance(obj, CPUDispatcher) and isinstance(getattr(obj, "_cache", None), NullCache) \
+                            and not obj.overloads:
+                        try:
+                            obj.enable_caching()
+                        except Exception:  # noqa: BLE001 - numba found no cache folder for it
+                            pass
+    return umap
+
+
+# ------------------------------------------------------------------ the three spaces
+@dataclass
+class MapLayout:
+    """2-D coordinates of pool items, for one space.
+
+    ``coords`` maps a round to ``(pool_index (M,), xy (M, 2))``. A layout shared by every round (the
+    input space, one round's model) holds one entry under the key ``-1``; :meth:`at` returns it for any
+    round. ``info`` says what was fitted (``seconds``, ``n_fit``, ``n_points``, ...).
+    """
+
+    space: str
+    method: str
+    coords: dict[int, tuple[np.ndarray, np.ndarray]]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shared(self) -> bool:
+        return list(self.coords) == [-1]
+
+    @property
+    def rounds(self) -> list[int]:
+        return sorted(self.coords)
+
+    def at(self, round_idx: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(pool_index, xy)`` drawn for ``round_idx``."""
+        if self.shared:
+            return self.coords[-1]
+        if int(round_idx) not in self.coords:
+            raise ValueError(f"this {self.space} map has no slice for round {round_idx}; it has {self.rounds}")
+        return self.coords[int(round_idx)]
+
+
+def _pool_index(x: Any, what: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.int64)
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be 1-D, got shape {arr.shape}")
+    if len(np.unique(arr)) != len(arr):
+        raise ValueError(f"{what} holds a pool index twice")
+    return arr
+
+
+def round_relations(pool_indices: Sequence[Any]) -> list[dict[int, int]]:
+    """AlignedUMAP's relations: for rounds ``t`` and ``t + 1``, ``{row in t: row in t + 1}`` of every pool
+    item stored in both (rows are positions in each round's arrays)."""
+    idx = [_pool_index(p, f"pool_indices[{t}]") for t, p in enumerate(pool_indices)]
+    out = []
+    for t in range(len(idx) - 1):
+        _, ia, ib = np.intersect1d(idx[t], idx[t + 1], assume_unique=True, return_indices=True)
+        if not len(ia):
+            raise ValueError(f"slices {t} and {t + 1} share no pool item: there is nothing to align them by")
+        order = np.argsort(ia)
+        out.append(dict(zip(ia[order].tolist(), ib[order].tolist())))
+    return out
+
+
+def _umap_kw(n_points: int, n_neighbors: int) -> int:
+    if int(n_neighbors) < 2:
+        raise ValueError(f"n_neighbors must be >= 2, got {n_neighbors}")
+    return max(2, min(int(n_neighbors), n_points - 1))
+
+
+def aligned_umap_map(
+    features: Sequence[Any],
+    pool_indices: Sequence[Any],
+    rounds: Sequence[int],
+    *,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    n_epochs: int = 200,
+    alignment_regularisation: float = 1e-2,
+    window: int = 3,
+    seed: int = 0,
+) -> MapLayout:
+    """umap-learn's ``AlignedUMAP`` over rounds: slice ``t`` places round ``rounds[t]``'s stored items by
+    that round's own features (``features[t]``, shape ``(M_t, d_t)``; the dims may differ between
+    rounds); consecutive slices are aligned through the pool items they share (:func:`round_relations`).
+
+    One round gives a plain UMAP of it. The slices keep each round's row order (``pool_indices[t]``).
+    Seeded: the same inputs give the same layout (umap then runs single-threaded).
+    """
+    if len(features) != len(pool_indices) or len(features) != len(rounds):
+        raise ValueError(f"features ({len(features)}), pool_indices ({len(pool_indices)}) and rounds "
+                         f"({len(rounds)}) must have one entry per round")
+    if not len(features):
+        raise ValueError("an aligned map needs at least one round")
+    xs = [_as_features(f, f"features of round {r}") for f, r in zip(features, rounds)]
+    idx = [_pool_index(p, f"pool index of round {r}") for p, r in zip(pool_indices, rounds)]
+    for x, i, r in zip(xs, idx, rounds):
+        if len(x) != len(i):
+            raise ValueError(f"round {r}: {len(x)} feature rows but {len(i)} pool indices")
+        if len(x) < 3:
+            raise ValueError(f"round {r}: a 2-D map needs at least 3 points, got {len(x)}")
+    t0 = time.perf_counter()
+    if len(xs) == 1:
+        p = Projector("umap", n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs, seed=seed,
+                      max_fit=len(xs[0]))
+        slices = [p.fit(xs[0])._fit_xy]
+    else:
+        rel = round_relations(idx)
+        umap = import_umap()
+        au = umap.AlignedUMAP(n_neighbors=_umap_kw(min(len(x) for x in xs), n_neighbors), min_dist=min_dist,
+                              n_epochs=int(n_epochs), alignment_regularisation=float(alignment_regularisation),
+                              alignment_window_size=int(window), random_state=seed, transform_seed=seed)
+        import warnings
+
+        with warnings.catch_warnings():  # "n_jobs overridden by random_state": seeded means single-threaded
+            warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
+            au.fit(xs, relations=rel)
+        slices = [np.asarray(e, dtype=np.float32) for e in au.embeddings_]
+    coords = {}
+    for r, i, xy in zip(rounds, idx, slices):
+        ok = np.isfinite(xy).all(axis=1)  # umap leaves a point with no neighbour at NaN
+        coords[int(r)] = (i[ok], np.ascontiguousarray(xy[ok], dtype=np.float32))
+    return MapLayout("aligned", "umap", coords, {
+        "seconds": time.perf_counter() - t0, "n_points": int(sum(len(i) for i in idx)),
+        "n_fit": int(max(len(i) for i in idx)), "dropped": int(sum(len(i) for i in idx) - sum(len(c[0]) for c in coords.values())),
+        "rounds": [int(r) for r in rounds]})
+
+
+def input_space_map(
+    x: Any,
+    *,
+    method: str = "umap",
+    max_fit: int = 5000,
+    seed: int = 0,
+    chunk: int = 10_000,
+    **projector_kw: Any,
+) -> MapLayout:
+    """One map of the dataset's raw inputs ``x`` (pool items x any shape; flattened), the same for every
+    round and every run of the dataset. The map is fitted on at most ``max_fit`` items (a seeded subset);
+    the other items are placed into the same fitted map (``transform``, same space)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x, dtype=np.float32)
+    if arr.ndim < 2:
+        raise ValueError(f"inputs must have shape (items, ...), got {arr.shape}")
+    flat = _as_features(arr.reshape(len(arr), -1), "inputs")
+    t0 = time.perf_counter()
+    p = Projector(method, seed=seed, max_fit=max_fit, **projector_kw).fit(flat)
+    if len(flat) <= p.max_fit:
+        xy = p._fit_xy
+    else:
+        rng = np.random.default_rng(seed)  # the rows fit() drew (the same draw)
+        fit_rows = np.sort(rng.choice(len(flat), p.max_fit, replace=False))
+        xy = np.empty((len(flat), 2), np.float32)
+        xy[fit_rows] = p._fit_xy
+        rest = np.setdiff1d(np.arange(len(flat)), fit_rows)
+        for s in range(0, len(rest), int(chunk)):
+            part = rest[s:s + int(chunk)]
+            xy[part] = p.transform(flat[part]) if method == "umap" else (flat[part] - p._mean) @ p._components.T
+    return MapLayout("input", method, {-1: (np.arange(len(flat), dtype=np.int64), np.asarray(xy, np.float32))},
+                     {"seconds": time.perf_counter() - t0, "n_fit": int(min(len(flat), p.max_fit)),
+                      "n_points": int(len(flat)), "dim": int(flat.shape[1])})
+
+
+def round_space_map(pool_index: Any, features: Any, ref_round: int, *, method: str = "umap", seed: int = 0,
+                    **projector_kw: Any) -> MapLayout:
+    """Every stored item of round ``ref_round`` placed by that round's model features; other rounds are
+    drawn on the same points (only which are labeled and selected changes)."""
+    idx = _pool_index(pool_index, "pool_index")
+    x = _as_features(features)
+    if len(x) != len(idx):
+        raise ValueError(f"{len(x)} feature rows but {len(idx)} pool indices")
+    t0 = time.perf_counter()
+    p = Projector(method, seed=seed, max_fit=max(len(x), 3), **projector_kw).fit(x)
+    return MapLayout("round", method, {-1: (idx, np.asarray(p._fit_xy, np.float32))},
+                     {"seconds": time.perf_counter() - t0, "n_fit": int(len(x)), "n_points": int(len(x)),
+                      "ref_round": int(ref_round)})
+
+
+# ------------------------------------------------------------------ the on-disk cache
+def array_digest(*arrays: Any) -> str:
+    """A hash of arrays' dtypes, shapes and bytes (what a cached layout was computed from)."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        if hasattr(a, "detach"):
+            a = a.detach().cpu().numpy()
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def layout_key(parts: dict[str, Any]) -> str:
+    """The cache file name of a layout: its space and a hash of ``parts`` (data digests and parameters)."""
+    if parts.get("space") not in SPACES:
+        raise ValueError(f"parts['space'] must be one of {SPACES}, got {parts.get('space')!r}")
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    return f"{parts['space']}-{parts.get('method', 'umap')}-{digest}"
+
+
+def save_layout(path: str | os.PathLike, layout: MapLayout) -> Path:
+    """Write a layout as ``.npz`` atomically (a reader never sees half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for r, (i, xy) in layout.coords.items():
+        arrays[f"index_{r}"] = i
+        arrays[f"xy_{r}"] = xy
+    meta = {"space": layout.space, "method": layout.method, "rounds": [int(r) for r in layout.coords],
+            "info": layout.info}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, meta=np.array(json.dumps(meta, default=float)), **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_layout(path: str | os.PathLike) -> MapLayout:
+    with np.load(Path(path), allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+        coords = {int(r): (z[f"index_{r}"].astype(np.int64), z[f"xy_{r}"].astype(np.float32)) for r in meta["rounds"]}
+    return MapLayout(meta["space"], meta["method"], coords, meta["info"])
+
+
+def cached_layout(cache_dir: str | os.PathLike, parts: dict[str, Any],
+                  compute: Callable[[], MapLayout]) -> tuple[MapLayout, bool]:
+    """The layout of ``parts`` from ``cache_dir`` when there, else ``compute()`` and store it.
+
+    ``parts`` must name everything the layout depends on (``space``, ``method``, the digests of the data
+    from :func:`array_digest`, the parameters): changed data gives another key, so a stale layout is never
+    read. Returns ``(layout, hit)``. An unreadable cache file is recomputed.
+    """
+    path = Path(cache_dir) / f"{layout_key(parts)}.npz"
+    if path.exists():
+        try:
+            return load_layout(path), True
+        except Exception:  # noqa: BLE001 - a damaged file: compute it again
+            pass
+    layout = compute()
+    save_layout(path, layout)
+    return layout, False
+
+
+class RunEmbeddingMap:
+    """2-D coordinates of one stored run: fit once on ``ref_round``, transform the others, memoised.
+
+    Caution: another round's features come from another model, so ``transform`` pushes them into a
+    space they were not computed in (early rounds tend to collapse). The Embeddings page uses the maps
+    of :data:`SPACES` instead; this stays for the Replay page. Thread-safe.
     """
 
     def __init__(self, store: Any, run_id: str, *, method: str = "umap", ref_round: int | None = None,
@@ -446,6 +753,24 @@ STATUS_GROUPS = (
 )
 
 
+#: Colours of classes 0..9 (the "category10" palette); more classes take :data:`_MORE_COLORS` in turn.
+_CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf")
+_MORE_COLORS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+                "#dbdb8d", "#9edae5")
+
+
+def class_colors(n: int) -> list[str]:
+    """One colour per class (20 distinct ones, then they repeat)."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    pal = _CLASS_COLORS + _MORE_COLORS
+    return [pal[k % len(pal)] for k in range(n)]
+
+
+COLOR_BY = ("status", "class")
+
+
 def embedding_payload(
     xy: np.ndarray,
     pool_index: np.ndarray,
@@ -458,11 +783,18 @@ def embedding_payload(
     picked: Sequence[int] = (),
     title: str = "",
     height: int = 560,
+    color_by: str = "status",
 ) -> dict[str, Any]:
     """:func:`scatter_payload` of an embedding map: same inputs as :func:`embedding_figure` plus ``images``.
 
-    Points are ordered unlabeled, labeled, selected (the drawing order); ``group`` is 0, 1, 2 for them.
+    ``color_by="status"``: points are ordered unlabeled, labeled, selected (the drawing order), ``group``
+    0, 1, 2 for them (:data:`STATUS_GROUPS`). ``color_by="class"`` (needs ``labels``): one group per class,
+    filled with :func:`class_colors`, points in the same status order; then the labeled points again as
+    dark rings (group ``C``) and the selected ones as red diamond rings (group ``C + 1``), so the status
+    stays visible on top of the class colours.
     """
+    if color_by not in COLOR_BY:
+        raise ValueError(f"color_by must be one of {COLOR_BY}, got {color_by!r}")
     pool_index = np.asarray(pool_index, dtype=np.int64)
     status = np.asarray(status, dtype=object)
     if status.shape != pool_index.shape:
@@ -477,10 +809,33 @@ def embedding_payload(
         raise ValueError(f"labels has shape {lab.shape}, expected {pool_index.shape}")
     if images is not None and len(images) != len(pool_index):
         raise ValueError(f"images has {len(images)} entries for {len(pool_index)} points")
+    xy = np.asarray(xy)
+    if color_by == "status":
+        return scatter_payload(
+            xy[order] if len(order) else xy, pool_index[order], codes[order], STATUS_GROUPS,
+            labels=None if lab is None else lab[order], scores=scores, class_names=class_names,
+            images=None if images is None else [images[k] for k in order], picked=picked, title=title,
+            height=height)
+    if lab is None:
+        raise ValueError("color_by='class' needs labels (the true class of each point)")
+    if len(lab) and lab.min() < 0:
+        raise ValueError("color_by='class' needs a known class (>= 0) for every point")
+    n_cls = max(len(class_names) if class_names is not None else 0, int(lab.max()) + 1 if len(lab) else 1)
+    names = [str(class_names[k]) if class_names is not None and k < len(class_names) else str(k)
+             for k in range(n_cls)]
+    groups = [scatter_group(f"class {nm}", col, size=6, opacity=0.8, legend=None)
+              for nm, col in zip(names, class_colors(n_cls))]
+    groups += [scatter_group("labeled", None, size=10, outline="#1a1a1a", outline_width=1.5),
+               scatter_group("selected", None, size=14, symbol="diamond", outline=STATUS_COLORS["selected"],
+                             outline_width=2.5)]
+    rings_l = order[codes[order] == 1]
+    rings_s = order[codes[order] == 2]
+    rows = np.concatenate([order, rings_l, rings_s]).astype(np.int64)
+    grp = np.concatenate([lab[order], np.full(len(rings_l), n_cls), np.full(len(rings_s), n_cls + 1)]).astype(np.int64)
     return scatter_payload(
-        np.asarray(xy)[order] if len(order) else np.asarray(xy), pool_index[order], codes[order], STATUS_GROUPS,
-        labels=None if lab is None else lab[order], scores=scores, class_names=class_names,
-        images=None if images is None else [images[k] for k in order], picked=picked, title=title, height=height)
+        xy[rows] if len(rows) else xy, pool_index[rows], grp, groups, labels=lab[rows], scores=scores,
+        class_names=class_names, images=None if images is None else [images[k] for k in rows], picked=picked,
+        title=title, height=height)
 
 
 def _first_value(cd: Any) -> int | None:
