@@ -405,6 +405,23 @@ def test_replay_page_steps_through_a_stored_run(ws):
     assert len(figs) == first >= 3
     curve = figs[0]["traces"][-1]
     assert len(curve["x"]) == 2  # the curve is drawn up to the replayed round
+    # the map is round 1's own model features (PCA), not round 1 pushed through another round's fit
+    from alkit.app import maps
+
+    assert data["title"] == "Round 1's own model features, PCA"
+    store = RunStore(ws[0], readonly=True)
+    own = maps.MapSpec.for_run(store.get_run(runs[("random", 1)]), "round", method="pca", ref_round=1)
+    pidx, xy = maps.compute(own, ws[0], store)[0].at(1)
+    store.close()
+    got = dict(zip(data["index"], zip(data["x"], data["y"])))
+    assert got and all(np.allclose(got[i], xy[k], atol=1e-4) for k, i in enumerate(pidx.tolist()) if i in got)
+    at.radio(key="replay_space").set_value("aligned").run()
+    no_errors(at)
+    (data,) = scatter_payloads(at)
+    if data["title"] == "Round 1's own model features, PCA":  # not computed yet: the page says so, PCA meanwhile
+        assert any("computing…" in i.value for i in at.info)
+    else:
+        assert data["title"] == "Aligned UMAP over rounds 0–2, round 1"
     at.button(key="replay_last").click().run()
     assert at.session_state["replay_round"] == 2 and at.button(key="replay_next").disabled
 

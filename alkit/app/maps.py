@@ -471,12 +471,27 @@ def precompute(workspace: str | os.PathLike | None = None, *, verbose: bool = Tr
     return out
 
 
+def _exit_with_parent(every: float = 1.0) -> None:
+    """End this child as soon as the process that started it is gone (a killed dashboard must not leave a
+    UMAP computing for nobody): a daemon thread that watches the parent's pid."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="alkit-maps-parent", daemon=True).start()
+
+
 def _child(jobs_file: str) -> None:
     """The child process: compute each job in order, one JSON line per start / end on stdout."""
     try:
         os.nice(5)  # the dashboard's own work goes first
     except (AttributeError, OSError):
         pass
+    _exit_with_parent()
     import torch
 
     torch.set_num_threads(1)

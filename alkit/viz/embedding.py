@@ -642,7 +642,7 @@ def sprite_sheet(images: Sequence[np.ndarray], *, max_cols: int = 64) -> tuple[b
     import io
 
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False, compress_level=6)
+    img.save(buf, format="PNG", optimize=False, compress_level=1)  # 2x faster than 6, 8 % larger
     return buf.getvalue(), cols, tile
 
 

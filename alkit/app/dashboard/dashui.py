@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from alkit.app import preload
 from alkit.store import RunStore, resolve_workspace
 
 EMPTY_HELP = """
@@ -35,18 +36,24 @@ def store() -> RunStore:
     return _store(workspace())
 
 
-@st.cache_resource(show_spinner="Loading the dataset…", max_entries=4)
-def _dataset(name: str, params_json: str) -> Any:
-    from alkit.data import load_dataset
-
-    return load_dataset(name, **json.loads(params_json))
+def dataset_params(run: dict) -> str:
+    """The dataset parameters a stored run used, as sorted JSON text (``{}`` for the defaults)."""
+    cfg = run.get("config")
+    if cfg is None:  # a list_runs row: the config lives in the run itself
+        cfg = store().get_run(run["run_id"]).get("config") or {}
+    return json.dumps(cfg.get("dataset_params") or {}, sort_keys=True)
 
 
 def dataset_of(run: dict) -> Any:
-    """The dataset a stored run used (cached), or None with a warning when it cannot be loaded here."""
-    cfg = run.get("config") or {}
+    """The dataset a stored run used (with its parameters; loaded once per server process by
+    :func:`alkit.app.preload.dataset`, which the server starts loading for the newest run before the first
+    visit), or None with a warning when it cannot be loaded here."""
+    params = dataset_params(run)
     try:
-        return _dataset(run["dataset"], json.dumps(cfg.get("dataset_params") or {}, sort_keys=True))
+        if preload.is_loaded(run["dataset"], params):
+            return preload.dataset(run["dataset"], params)
+        with st.spinner(f"Loading the dataset {run['dataset']}…"):
+            return preload.dataset(run["dataset"], params)
     except Exception as exc:  # noqa: BLE001 - shown to the user
         st.warning(f"Cannot load dataset {run['dataset']!r} here ({exc}); images and true labels are hidden.")
         return None
@@ -65,7 +72,8 @@ def run_label(r: dict) -> str:
 
 
 def pick_run(key: str, *, runs: list[dict] | None = None, label: str = "Run", min_rounds: int = 1) -> dict | None:
-    """A run selectbox that remembers the choice across pages (``session_state["current_run"]``)."""
+    """A run selectbox that remembers the choice across pages (``session_state["current_run"]``); the chosen
+    run's ``list_runs`` row with its ``config`` added."""
     runs = store().list_runs() if runs is None else runs
     runs = [r for r in runs if r["n_rounds"] >= min_rounds]
     if not runs:
@@ -76,7 +84,7 @@ def pick_run(key: str, *, runs: list[dict] | None = None, label: str = "Run", mi
     by_id = {r["run_id"]: r for r in runs}
     chosen = st.selectbox(label, ids, index=index, key=key, format_func=lambda i: run_label(by_id[i]))
     st.session_state["current_run"] = chosen
-    return by_id[chosen]
+    return {**by_id[chosen], "config": store().get_run(chosen).get("config") or {}}
 
 
 def round_picker(key: str, rounds: list[int], *, label: str = "Round", default: int | None = None) -> int:

@@ -93,7 +93,7 @@ if space == "round":
                            help="the model whose features place every point"))
 elif space == "input":
     peers = [x for x in runs if x["dataset"] == run["dataset"] and x["run_id"] != rid
-             and (x.get("config") or {}).get("dataset_params") == (run.get("config") or {}).get("dataset_params")]
+             and dashui.dataset_params(x) == dashui.dataset_params(run)]
     by_id = {x["run_id"]: x for x in peers}
     pick = c5.selectbox("Side by side with", [""] + list(by_id), key="emb_other",
                         format_func=lambda i: "—" if not i else dashui.run_label(by_id[i]),

@@ -1,20 +1,21 @@
-"""Replay: step through a stored run round by round, without training anything."""
+"""Replay: step through a stored run round by round, without training anything.
+
+Its map of the pool is honest about spaces, as the Embeddings page is: either this round's own model features
+by PCA (instant), or the run's AlignedUMAP over rounds from the workspace's map cache (computed in the
+background when it is not there yet, with the PCA map in its place meanwhile). Features of two rounds come from
+two models, so no round is pushed through another round's fit.
+"""
 
 from __future__ import annotations
 
 import dashui
 import streamlit as st
 
+from alkit.app import maps
 from alkit.viz.batch import batch_rows, class_histogram_figure, tile_caption, to_image
 from alkit.viz.curves import learning_curve_figure
-from alkit.viz.embedding import RunEmbeddingMap, embedding_payload, point_status, subsample_keep
+from alkit.viz.embedding import embedding_payload, point_status, subsample_keep
 from alkit.viz.runs import per_class_figure
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def emb_map(ws: str, run_id: str, method: str, ref_round: int) -> RunEmbeddingMap:
-    return RunEmbeddingMap(dashui.store(), run_id, method=method, ref_round=ref_round)
-
 
 st.title("Replay")
 store = dashui.store()
@@ -63,11 +64,39 @@ with left:
         dashui.chart(pcf, key="replay_per_class")
 with right:
     if rounds[r]["has_embeddings"]:
-        method = st.radio("Map", ["PCA (instant)", "UMAP"], horizontal=True, key="replay_method")
         emb_rounds = [x["round"] for x in rounds if x["has_embeddings"]]
-        emap = emb_map(dashui.workspace(), rid, "pca" if method.startswith("PCA") else "umap", emb_rounds[-1])
-        with st.spinner("Mapping the features…"):
-            pidx, xy = emap.coords(r)
+        which = st.radio("Map", ["own", "aligned"], horizontal=True, key="replay_space",
+                         format_func={"own": "This round's model, PCA (instant)",
+                                      "aligned": "Aligned UMAP over rounds"}.get,
+                         help="Each round trains a new model: its features live in a space of their own. PCA draws "
+                              "this round's own features; the aligned UMAP draws every round, aligned through the "
+                              "pool items consecutive rounds share.")
+        ws = dashui.workspace()
+        layout = None
+        if which == "aligned":
+            spec = maps.MapSpec.for_run(run, "aligned", rounds=emb_rounds)
+            layout = maps.cached(spec, ws, store)
+            if layout is None:
+                svc = maps.service(ws)
+                svc.request(spec, urgent=True)
+
+                def waiting() -> None:
+                    s = svc.state(spec)
+                    if s.state in ("done", "unknown"):
+                        st.rerun()
+                    if s.state == "failed":
+                        st.error(f"Computing the aligned map failed: {s.error}")
+                        return
+                    st.info("Aligned UMAP: computing… in the background (this page redraws itself). Meanwhile: "
+                            "this round's model features, PCA.", icon=":material/hourglass_top:")
+
+                st.fragment(run_every=2.0)(waiting)()
+        if layout is None:
+            layout, _ = maps.compute(maps.MapSpec.for_run(run, "round", method="pca", ref_round=r), ws, store)
+            where = f"Round {r}'s own model features, PCA"
+        else:
+            where = f"Aligned UMAP over rounds {emb_rounds[0]}–{emb_rounds[-1]}, round {r}"
+        pidx, xy = layout.at(r)
         status = point_status(pidx, store.labeled_indices(rid, r - 1) if r > 0 else [], sel["indices"])
         rows_ = subsample_keep(len(pidx), 1500, (status == "selected").nonzero()[0])
         scores = {i: s for i, s in zip(sel["indices"], sel["scores"]) if s is not None}
@@ -76,7 +105,7 @@ with right:
             xy[rows_], shown, status[rows_], labels=None if ds is None else ds.y_train.numpy()[shown],
             scores=scores, class_names=None if ds is None else ds.class_names, height=420,
             images=None if ds is None else [to_image(ds.x_train[i], mean=ds.mean, std=ds.std) for i in shown],
-            title=f"Features at round {r} (map fitted on round {emb_rounds[-1]})")
+            title=where)
         if r == 0:  # round 0 queries nothing: its "batch" is the initial labeled set
             for g in payload["groups"]:
                 if g["name"] == "selected":
