@@ -160,6 +160,8 @@ def test_check_skips_maps_already_on_disk_and_respects_max_runs(tmp_path, monkey
         preload.Preloader(tmp_path, max_runs=-1)
     with pytest.raises(ValueError, match="interval"):
         preload.Preloader(tmp_path, interval=0)
+    with pytest.raises(ValueError, match="delay"):
+        preload.Preloader(tmp_path, delay=-1)
 
 
 def test_the_thread_warms_then_checks_until_stopped(tmp_path, monkeypatch):
@@ -168,7 +170,7 @@ def test_the_thread_warms_then_checks_until_stopped(tmp_path, monkeypatch):
     monkeypatch.setattr(maps, "array_digest", lambda *a: "d")
     monkeypatch.setattr(preload, "dataset", lambda name, params=None: type("DS", (), {"x_train": None})())
     store = RunStore(tmp_path)
-    p = preload.Preloader(tmp_path, interval=0.05).start()
+    p = preload.Preloader(tmp_path, interval=0.05, delay=0.0).start()
     assert p.ready.wait(10)
     rid = _run_with_embeddings(store)  # written after the server started
     t_end = time.monotonic() + 10

@@ -5,10 +5,11 @@
 * :class:`Preloader`: a daemon thread that :mod:`alkit.app.boot` starts with the server. It loads the
   dataset of the newest run, the one every page opens on, and works out its input digest (what the
   Embeddings page's map cache is keyed by); that happens while the visitor's browser is still loading
-  Streamlit's frontend. Then it watches the store: for runs that stored model features it queues their
-  UMAP maps in :func:`alkit.app.maps.service`. It starts with the newest and checks every ``interval``
-  seconds, so runs written by ``alkit run``, ``alkit demo`` or a sweep while the dashboard is up, or before it
-  started, get their maps too, not only the dashboard's own runs (which queue theirs after each round).
+  Streamlit's frontend. Ten seconds later, once the first visit has had the CPU, it starts watching the
+  store: for runs that stored model features it queues their UMAP maps in :func:`alkit.app.maps.service`,
+  the newest first, and checks again every ``interval`` seconds. So runs written by ``alkit run``,
+  ``alkit demo`` or a sweep, while the dashboard is up or before it started, get their maps too, not only
+  the dashboard's own runs (which queue theirs after each round).
 
 Nothing here writes the run store; the maps go to ``<workspace>/cache/maps`` through the map service.
 """
@@ -76,17 +77,23 @@ class Preloader:
     maps of runs with stored model features, newest first (see the module's docstring).
 
     ``max_runs``: how many runs' maps one check queues at most (the newest with new rounds; the map child
-    computes one at a time at a lower priority). ``interval``: seconds between checks; ``None`` checks once.
+    computes one at a time at a lower priority). ``delay``: seconds between loading the dataset and the first
+    check, left to the first visit (a page that needs a map sooner asks for it itself). ``interval``: seconds
+    between checks; ``None`` checks once.
     """
 
-    def __init__(self, workspace: str | os.PathLike, *, interval: float | None = 30.0, max_runs: int = 8) -> None:
+    def __init__(self, workspace: str | os.PathLike, *, interval: float | None = 30.0, max_runs: int = 8,
+                 delay: float = 10.0) -> None:
         if max_runs < 0:
             raise ValueError(f"max_runs must be >= 0, got {max_runs}")
         if interval is not None and interval <= 0:
             raise ValueError(f"interval must be > 0 seconds or None, got {interval}")
+        if delay < 0:
+            raise ValueError(f"delay must be >= 0 seconds, got {delay}")
         self.workspace = Path(workspace)
         self.interval = interval
         self.max_runs = int(max_runs)
+        self.delay = float(delay)
         self.ready = threading.Event()  # set once the newest run's dataset is loaded (or could not be)
         self.scheduled: dict[str, int] = {}  # run id -> rounds with embeddings whose maps were queued
         self.errors: list[str] = []
@@ -152,6 +159,8 @@ class Preloader:
 
     def _loop(self) -> None:
         self.warm()
+        if self._stop.wait(self.delay):  # the first visit first: a map child starting now would slow it
+            return
         while not self._stop.is_set():
             try:
                 self.check()

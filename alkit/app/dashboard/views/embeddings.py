@@ -81,8 +81,9 @@ if color_by == "class" and ds is None:
     color_by = "status"
 
 c4, c5 = st.columns(2)
-n_show = c4.slider("Points shown", 200, 5000, 2000, step=100, key="emb_n",
-                   help="a seeded random subset; the labeled and this round's selected points are always shown")
+n_show = c4.slider("Points shown", 200, 5000, 5000, step=100, key="emb_n",
+                   help="a seeded random subset (up to 5,000, with each point's picture for hover); the labeled and "
+                        "this round's selected points are always shown")
 ref = None
 other = None
 if space == "round":
