@@ -140,8 +140,10 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     print(f"{'strategy':<16} {'seeds':>5} {'AUBC (mean ± std)':>20} {'final acc (mean ± std)':>24} {'labels':>7} {'s/run':>7}")
     print("-" * 84)
     for r in rows:
-        print(f"{r['strategy']:<16} {r['seeds']:>5} {r['aubc_mean']:>11.4f} ± {r['aubc_std']:<6.4f} "
-              f"{r['final_mean']:>15.4f} ± {r['final_std']:<6.4f} {r['final_n_labeled']:>7} {r['seconds_per_run']:>7.1f}")
+        # one seed has no spread to show: "± n/a", not a std of 0 that reads as "no variance"
+        a_std, f_std = ((f"{r['aubc_std']:<6.4f}", f"{r['final_std']:<6.4f}") if r["seeds"] > 1 else ("n/a   ", "n/a   "))
+        print(f"{r['strategy']:<16} {r['seeds']:>5} {r['aubc_mean']:>11.4f} ± {a_std} "
+              f"{r['final_mean']:>15.4f} ± {f_std} {r['final_n_labeled']:>7} {r['seconds_per_run']:>7.1f}")
 
 
 def _print_rows(rows: list[dict[str, Any]]) -> None:

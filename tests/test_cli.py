@@ -315,3 +315,15 @@ def test_killed_run_is_interrupted_with_a_resume_hint_and_resumes(capsys, tmp_pa
     assert run["owner"]["pid"] == os.getpid()
     rc, out, _ = run_cli(capsys, "resume", rid, "--workspace", ws)
     assert rc == 0 and "is finished (3 rounds); nothing to resume" in out
+
+
+def test_the_compare_table_shows_no_spread_for_a_single_seed(capsys):
+    from alkit.cli import _print_table
+
+    row = {"strategy": "margin", "aubc_mean": 0.9531, "aubc_std": 0.0, "final_mean": 0.971, "final_std": 0.0,
+           "final_n_labeled": 1100, "seconds_per_run": 49.3}
+    _print_table([{**row, "seeds": 1}, {**row, "strategy": "random", "seeds": 3, "aubc_std": 0.0094,
+                                        "final_std": 0.0045}])
+    one, three = capsys.readouterr().out.strip().splitlines()[-2:]
+    assert "0.9531 ± n/a" in one and "0.9710 ± n/a" in one and "0.0000" not in one
+    assert "0.9531 ± 0.0094" in three and "0.9710 ± 0.0045" in three
