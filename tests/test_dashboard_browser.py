@@ -144,6 +144,11 @@ def test_step_a_round_and_see_the_embedding(server, tmp_path):
         if page.get_by_text("computing…").count():
             idle(page)
             shot(page, tmp_path, "03a_embeddings_computing")
+            page.wait_for_timeout(2500)  # the notice's fragment has rerun by itself: it still names the map asked for
+            notice = page.get_by_text("computing…")
+            if notice.count():
+                text = notice.first.inner_text()
+                assert text.startswith("Aligned UMAP over rounds (UMAP): computing…"), text
         page.get_by_text("AlignedUMAP over rounds 0–2").wait_for(timeout=900_000)
         idle(page)  # the stand-in's chart is gone once the run that drew the map has ended
         chart = page.locator(".alk-root", has=page.locator(".alk-title", has_text="· Aligned UMAP over rounds"))

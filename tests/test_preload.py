@@ -231,3 +231,31 @@ def test_a_newer_round_replaces_the_queued_aligned_map_of_fewer_rounds(tmp_path,
     svc.request(three, urgent=True)  # already queued: moved to the front, not queued twice
     assert [s for s, _ in svc._queue.values()] == [three, inputs, other]
     assert not svc.idle()
+
+
+def test_one_map_per_child_so_an_urgent_request_goes_next(tmp_path, monkeypatch):
+    """While a child computes one map, a map the page asks for urgently is computed next, before maps queued
+    earlier in the background."""
+    svc = maps.MapService(tmp_path)
+    started, release = [], threading.Semaphore(0)
+
+    def fake_child(batch):
+        started.append([s.run_id for s in batch])
+        release.acquire(timeout=30)
+        with svc._cond:
+            svc._done.update(s.name for s in batch)
+
+    monkeypatch.setattr(svc, "_run_child", fake_child)
+    specs = {k: maps.MapSpec("aligned", run_id=k, rounds=(0, 1)) for k in "abc"}
+    svc.request(specs["a"])
+    t_end = time.monotonic() + 10
+    while not started and time.monotonic() < t_end:
+        time.sleep(0.01)
+    svc.request(specs["b"])
+    svc.request(specs["c"], urgent=True)
+    assert svc.state(specs["a"]).state == "queued" and svc.state(specs["b"]).state == "queued"
+    for _ in range(3):
+        release.release()
+    assert svc.wait_idle(10)
+    assert started == [["a"], ["c"], ["b"]]
+    assert all(svc.state(s).state == "done" for s in specs.values())

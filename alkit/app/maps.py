@@ -257,7 +257,8 @@ class MapState:
 
 
 class MapService:
-    """Computes queued maps of one workspace in child processes, one child at a time, newest request first.
+    """Computes queued maps of one workspace in child processes, one child at a time and one map per child,
+    urgent requests first.
 
     A request for a map already queued or computing changes nothing; a request for an aligned map of
     more rounds replaces a queued one of fewer (:attr:`MapSpec.slot`). Thread-safe.
@@ -341,9 +342,12 @@ class MapService:
             with self._cond:
                 while not self._queue:
                     self._cond.wait(5.0)
-                batch = [spec for spec, _ in self._queue.values()]
-                self._batch = {spec.name: at for spec, at in self._queue.values()}
-                self._queue.clear()
+                # one map per child: a map asked for urgently while a child works goes next, not after a
+                # batch of others (a child's start-up, a few seconds, is small beside a UMAP's minutes)
+                slot, (spec, at) = next(iter(self._queue.items()))
+                del self._queue[slot]
+                batch = [spec]
+                self._batch = {spec.name: at}
             try:
                 self._run_child(batch)
             except Exception as exc:  # noqa: BLE001 - reported through state()

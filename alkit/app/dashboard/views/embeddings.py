@@ -122,7 +122,8 @@ if layout is None:
     stand_in = (maps.MapSpec.for_run(run, "round", method="pca", ref_round=r) if space == "aligned"
                 else maps.MapSpec.for_run(run, space, method="pca", rounds=emb_rounds, ref_round=ref))
 
-    def waiting() -> None:
+    # the fragment reruns this every 2 s after the names below have been rebound to the stand-in's: bind them now
+    def waiting(space: str = space, method: str = method, stand_in: maps.MapSpec = stand_in, r: int = r) -> None:
         s = svc.state(spec)
         if s.state in ("done", "unknown"):
             st.rerun()
