@@ -59,8 +59,11 @@ SPACE_TITLES = {
     "round": "One round's model features",
 }
 
-#: Parameters of every UMAP map (part of the cache key).
-UMAP_PARAMS = {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": 200, "seed": 0}
+#: Parameters of every UMAP map (part of the cache key). The aligned map optimises every round's slice at
+#: once, and its time grows with the epochs. On the demo's digits run (11 slices), 100 epochs take 72.5 s
+#: against 124.7 s for 200. The map keeps 50-52 % of each item's 10 nearest feature-space neighbours, against
+#: 53-54 % (``python -m benchmarks.aligned_epochs``, ``benchmarks/results/aligned_epochs.json``).
+UMAP_PARAMS = {"n_neighbors": 15, "min_dist": 0.1, "n_epochs": 200, "aligned_epochs": 100, "seed": 0}
 INPUT_MAX_FIT = 5000
 
 
@@ -241,7 +244,7 @@ def _projector_kw(method: str) -> dict[str, Any]:
 
 def _aligned_kw() -> dict[str, Any]:
     return {"n_neighbors": UMAP_PARAMS["n_neighbors"], "min_dist": UMAP_PARAMS["min_dist"],
-            "n_epochs": UMAP_PARAMS["n_epochs"], "seed": UMAP_PARAMS["seed"]}
+            "n_epochs": UMAP_PARAMS["aligned_epochs"], "seed": UMAP_PARAMS["seed"]}
 
 
 # ------------------------------------------------------------------ the background service
