@@ -1,7 +1,8 @@
 """What the dashboard's server does for its pages before and between visits.
 
 * :func:`dataset`: the datasets of stored runs, loaded once per server process (every page that shows
-  images or true classes uses them; Fashion-MNIST takes about a second to load from disk).
+  images or true classes uses them; Fashion-MNIST loads from disk in 0.7-0.9 s, `dataset_load_s` in
+  `benchmarks/results/embeddings_first_open.json`).
 * :class:`Preloader`: a daemon thread that :mod:`alkit.app.boot` starts with the server. It loads the
   dataset of the newest run, the one every page opens on, and works out its input digest (what the
   Embeddings page's map cache is keyed by); that happens while the visitor's browser is still loading
