@@ -98,7 +98,7 @@ with right:
             where = f"Aligned UMAP over rounds {emb_rounds[0]}–{emb_rounds[-1]}, round {r}"
         pidx, xy = layout.at(r)
         status = point_status(pidx, store.labeled_indices(rid, r - 1) if r > 0 else [], sel["indices"])
-        rows_ = subsample_keep(len(pidx), 1500, (status == "selected").nonzero()[0])
+        rows_ = subsample_keep(len(pidx), 1500, (status != "unlabeled").nonzero()[0])  # every labeled and selected one
         scores = {i: s for i, s in zip(sel["indices"], sel["scores"]) if s is not None}
         shown = pidx[rows_]
         payload = embedding_payload(
