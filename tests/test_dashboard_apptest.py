@@ -333,13 +333,13 @@ def test_label_page_stores_the_labels_the_person_gives():
     at.run()
     no_errors(at)
     assert len(at.get("imgs") or at.get("image")) >= 3
-    at.selectbox(key=f"label_0_{pending[0]}").set_value(7)
+    at.selectbox(key=f"label_0_{pending[0]}_0").set_value(7)
     at.button[-1].click().run()  # submit with two images unlabeled: refused
     assert any("Choose a class" in e.value for e in at.error)
     assert w.status()["pending"] == pending
     given = [7, 2, 5]
     for i, y in zip(pending, given):
-        at.selectbox(key=f"label_0_{i}").set_value(y)
+        at.selectbox(key=f"label_0_{i}_0").set_value(y)
     at.button[-1].click().run()
     w.wait(lambda s: s["state"] == "finished", timeout=120)
     at.run()
@@ -540,7 +540,10 @@ def test_label_page_keyboard_labels_undo_and_submit():
     at.button(key="label_key_0_1").click()
     at.button(key="label_key_0_6").click().run()
     no_errors(at)
-    assert [at.session_state[f"label_0_{i}"] for i in pending] == [4, 1, 6]
+    assert [at.session_state["label_answers_0"][i] for i in pending] == [4, 1, 6]
+    # each image's class box shows the keyboard's answer (a fresh box each time the answer changed)
+    boxes = {b.key.rsplit("_", 1)[0]: b.value for b in at.selectbox if b.key and b.key.startswith("label_0_")}
+    assert [boxes[f"label_0_{i}"] for i in pending] == [4, 1, 6]
     assert at.button(key="label_key_0_0").disabled  # nothing left to label
     at.button[-1].click().run()  # Submit (its shortcut: Enter)
     w.wait(lambda s: s["state"] == "finished", timeout=120)

@@ -57,6 +57,22 @@ with st.expander("Start a labeling run", expanded="label_run" not in st.session_
             st.rerun()
 
 
+def answers_of(rnd: int) -> dict[int, int]:
+    """The keyboard's answers of round ``rnd``: pool index -> class (kept in the session, no widget's state)."""
+    return st.session_state.setdefault(f"label_answers_{rnd}", {})
+
+
+def bump(rnd: int, i: int) -> None:
+    versions = st.session_state.setdefault(f"label_versions_{rnd}", {})
+    versions[i] = versions.get(i, 0) + 1
+
+
+def box_key(rnd: int, i: int) -> str:
+    """The key of image ``i``'s class box: ``label_<round>_<index>_<version>``, the version counting the
+    keyboard's changes to its answer."""
+    return f"label_{rnd}_{i}_{st.session_state.get(f'label_versions_{rnd}', {}).get(i, 0)}"
+
+
 def label_panel() -> None:
     rid = st.session_state.get("label_run")
     w = get_worker(rid) if rid else None
@@ -81,11 +97,11 @@ def label_panel() -> None:
     ds = w.run.dataset
     names = ds.class_names
     rnd = s["round"]
-    keys = {i: f"label_{rnd}_{i}" for i in pending}
-    todo = [i for i in pending if st.session_state.get(keys[i]) is None]
+    answers = answers_of(rnd)
+    todo = [i for i in pending if i not in answers]
     st.subheader(f"Round {rnd + 1}: label these {len(pending)} images")
     if len(names) <= 10:  # one key per class: 0-9
-        keyboard(ds, rnd, pending, keys, todo)
+        keyboard(ds, rnd, pending, todo)
     with st.form(f"label_form_{rnd}"):
         cols = st.columns(5)
         for k, i in enumerate(pending):
@@ -93,42 +109,48 @@ def label_panel() -> None:
                 img = to_image(ds.x_train[i], mean=ds.mean, std=ds.std)
                 if img is not None:
                     st.image(upscale(img, TILE_PX), width=TILE_PX)
+                # a new key whenever the keyboard changed this image's answer, so the box shows that answer
                 st.selectbox(f"#{i}" + (" (next)" if todo and i == todo[0] else ""), list(range(len(names))),
-                             index=None, format_func=lambda c: names[c], placeholder="class?", key=keys[i])
+                             index=answers.get(i), format_func=lambda c: names[c], placeholder="class?",
+                             key=box_key(rnd, i))
         sent = st.form_submit_button("Submit labels (Enter)", type="primary", shortcut="Enter")
     if sent:
-        answers = [st.session_state.get(f"label_{s['round']}_{i}") for i in pending]
-        missing = [i for i, a in zip(pending, answers) if a is None]
+        given = [st.session_state.get(box_key(rnd, i)) for i in pending]
+        missing = [i for i, a in zip(pending, given) if a is None]
         if missing:
             st.error(f"Choose a class for every image (missing: {', '.join(f'#{i}' for i in missing)}).")
             return
-        w.answer([int(a) for a in answers])
-        agree = sum(int(a) == int(ds.y_train[i]) for i, a in zip(pending, answers))
+        w.answer([int(a) for a in given])
+        agree = sum(int(a) == int(ds.y_train[i]) for i, a in zip(pending, given))
         st.session_state["label_feedback"] = f"{agree} of {len(pending)} of your labels match the dataset's labels."
         st.rerun()
 
 
-def keyboard(ds, rnd: int, pending: list[int], keys: dict[int, str], todo: list[int]) -> None:
+def keyboard(ds, rnd: int, pending: list[int], todo: list[int]) -> None:
     """Label with the keyboard: the next unlabeled image large, one button per class with its digit as the
     shortcut (Streamlit's ``shortcut=``), Backspace takes the last answer back; Enter submits the form."""
     names = ds.class_names
-    order_key = f"label_order_{rnd}"
+    answers, order_key = answers_of(rnd), f"label_order_{rnd}"
 
     def answered() -> list[int]:
-        return [i for i in st.session_state.get(order_key, []) if st.session_state.get(keys[i]) is not None]
+        return [i for i in st.session_state.get(order_key, []) if i in answers]
 
-    # the callbacks read the answers as they are when the key is pressed, not as they were when the buttons
-    # were drawn: two keys pressed before the page redraws label two images, in order
+    # The callbacks read and write the round's answers (a plain dict in the session, no widget's value), as they
+    # are when the key is pressed: two keys pressed before the page redraws label two images, in order, and no
+    # widget state the browser sends back from before the redraw can undo an answer (seen on a loaded machine:
+    # a value written into a form's selectbox was lost when the next key interrupted the redraw).
     def give(c: int) -> None:
-        left_now = [i for i in pending if st.session_state.get(keys[i]) is None]
+        left_now = [i for i in pending if i not in answers]
         if left_now:
-            st.session_state[keys[left_now[0]]] = c
+            answers[left_now[0]] = c
+            bump(rnd, left_now[0])
             st.session_state[order_key] = answered() + [left_now[0]]
 
     def undo() -> None:
         done = answered()
         if done:
-            st.session_state[keys[done[-1]]] = None
+            answers.pop(done[-1], None)
+            bump(rnd, done[-1])
             st.session_state[order_key] = done[:-1]
 
     order = answered()
