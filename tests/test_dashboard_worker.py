@@ -1,5 +1,7 @@
 """alkit.app.worker: background runs that step on request and take labels from a person."""
 
+import time
+
 import pytest
 import torch
 
@@ -85,4 +87,19 @@ def test_bad_input_fails_before_a_run_exists_or_is_reported():
     w = RunWorker(_cfg(strategy_params={"no_such_param": 1}))
     s = w.wait(lambda s: s["state"] == "failed")
     assert "no_such_param" in s["error"]
+    assert RunStore(readonly=True).get_run(w.run_id)["status"] == "failed"
+
+
+def test_a_failed_run_is_failed_in_the_store_once_the_worker_says_so(monkeypatch):
+    """The worker writes the store before it reports "failed": a reader that waited for the state finds the
+    stored status too (a slow store write made the earlier order race on a loaded machine)."""
+    real = RunStore.set_status
+
+    def slow(self, *a, **k):
+        time.sleep(0.5)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(RunStore, "set_status", slow)
+    w = RunWorker(_cfg(strategy_params={"no_such_param": 1}))
+    w.wait(lambda s: s["state"] == "failed")
     assert RunStore(readonly=True).get_run(w.run_id)["status"] == "failed"

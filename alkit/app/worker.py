@@ -315,14 +315,13 @@ class RunWorker:
             self.store.set_status(self.run_id, "interrupted", message="stopped while waiting for labels")
             self._set("stopped")
         except BaseException as exc:  # noqa: BLE001 - reported through status(), never lost
-            with self._lock:
-                self._error = f"{type(exc).__name__}: {exc}"
-                self._traceback = traceback.format_exc()
-                self._state = "failed"
-            try:
-                self.store.set_status(self.run_id, "failed", message=self._error[:500])
+            error, tb = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+            try:  # the store first: whoever sees state "failed" then finds the run failed in the store too
+                self.store.set_status(self.run_id, "failed", message=error[:500])
             except Exception:  # noqa: BLE001
                 pass
+            with self._lock:
+                self._error, self._traceback, self._state = error, tb, "failed"
         finally:
             with self._lock:
                 self._phase, self._phase_since = None, None
